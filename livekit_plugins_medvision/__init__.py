@@ -1,0 +1,42 @@
+"""Eyes, patient context and per-modality cost for LiveKit voice agents on Gemini Live.
+
+- ``VisionStreamer`` streams a participant's camera or screen share to a Gemini Live
+  ``RealtimeModel``, with every conversion, resize and encode off the event loop.
+- ``PatientContextProvider`` reads patient context and avatar configuration from PostgreSQL
+  through one asyncpg pool, and ``clinic_instructions`` renders it safely into the prompt.
+- ``CostTracker`` prices a Gemini Live session per modality from its real usage messages,
+  with budgets that act on the video stream.
+
+``livekit_plugins_medvision.testing`` holds a local Gemini Live emulator for offline tests.
+"""
+
+from livekit.agents import Plugin
+
+from .errors import (
+    MedVisionError,
+    PatientContextError,
+    PatientContextUnavailable,
+    PricingError,
+    StreamerClosedError,
+)
+from .log import logger
+from .version import __version__
+
+__all__ = [
+    "MedVisionError",
+    "PatientContextError",
+    "PatientContextUnavailable",
+    "PricingError",
+    "StreamerClosedError",
+    "__version__",
+]
+
+
+class MedVisionPlugin(Plugin):
+    """Registers the package with LiveKit Agents, so the CLI's log level reaches its logger."""
+
+    def __init__(self) -> None:
+        super().__init__(__name__, __version__, __package__ or __name__, logger)
+
+
+Plugin.register_plugin(MedVisionPlugin())
