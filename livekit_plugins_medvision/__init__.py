@@ -20,6 +20,7 @@ from .errors import (
     StreamerClosedError,
 )
 from .log import logger
+from .privacy import hash_patient_id
 from .version import __version__
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "PricingError",
     "StreamerClosedError",
     "__version__",
+    "hash_patient_id",
 ]
 
 
