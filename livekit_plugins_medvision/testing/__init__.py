@@ -1,0 +1,40 @@
+"""A local Gemini Live emulator for offline tests and demos (needs the ``testing`` extra).
+
+``FakeGeminiLive`` serves the BidiGenerateContent websocket on 127.0.0.1 over TLS, so the real
+google-genai client and LiveKit's Google ``RealtimeModel`` reach it unchanged, through
+``server.http_options()`` or ``server.env()``. It records what it receives (``Received``),
+answers every turn with a ``Reply`` and a usage message (``ComputedUsage`` by default, or
+queued ``UsageMetadata``), and can send ``goAway``, resumption handles or close with an error.
+"""
+
+from .recording import (
+    ConnectionRecord,
+    Received,
+    ReceivedAudio,
+    ReceivedImage,
+    ReceivedText,
+    RejectedMessage,
+    SetupRecord,
+    TurnRecord,
+    TurnTrigger,
+)
+from .script import ComputedUsage, Reply, TurnStats, UsageFn, UsagePlacement
+from .server import FakeGeminiLive
+
+__all__ = [
+    "ComputedUsage",
+    "ConnectionRecord",
+    "FakeGeminiLive",
+    "Received",
+    "ReceivedAudio",
+    "ReceivedImage",
+    "ReceivedText",
+    "RejectedMessage",
+    "Reply",
+    "SetupRecord",
+    "TurnRecord",
+    "TurnStats",
+    "TurnTrigger",
+    "UsageFn",
+    "UsagePlacement",
+]

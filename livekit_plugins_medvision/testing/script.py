@@ -1,0 +1,159 @@
+"""How a test scripts the emulator's answers and the usage it reports.
+
+By default every turn is answered with a short text or audio reply (audio when the client asked
+for the AUDIO modality) and a ``usageMetadata`` computed from what the connection received:
+frames × tokens per frame, seconds of audio × audio tokens per second, text characters / 4.
+A test replaces that per turn by queueing ``Reply`` objects or ``UsageMetadata`` snapshots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from google.genai import types
+
+from .recording import TurnTrigger
+
+__all__ = [
+    "INPUT_AUDIO_BYTES_PER_SECOND",
+    "OUTPUT_AUDIO_BYTES_PER_SECOND",
+    "OUTPUT_AUDIO_MIME_TYPE",
+    "ComputedUsage",
+    "Reply",
+    "TurnStats",
+    "UsageFn",
+    "UsagePlacement",
+]
+
+INPUT_AUDIO_BYTES_PER_SECOND = 16_000 * 2
+"""Client audio: 16 kHz, 16-bit mono PCM."""
+OUTPUT_AUDIO_BYTES_PER_SECOND = 24_000 * 2
+"""Model audio: 24 kHz, 16-bit mono PCM."""
+OUTPUT_AUDIO_MIME_TYPE = "audio/pcm;rate=24000"
+
+UsagePlacement = Literal["after", "with", "before"]
+"""Where ``usageMetadata`` goes relative to ``turnComplete``: its own message after it (what
+the service does), on the same message, or its own message just before it."""
+
+
+@dataclass(frozen=True)
+class TurnStats:
+    """What one connection received, handed to a usage callable when a turn is answered.
+
+    ``new_*`` counts what arrived since the previous turn on the connection; ``context_*``
+    counts everything since its setup (the context the service processes again each turn).
+    """
+
+    turn: int
+    """1-based over the emulator's whole life."""
+    connection: int
+    trigger: TurnTrigger
+    new_images: int
+    new_audio_bytes: int
+    new_text_chars: int
+    context_images: int
+    context_audio_bytes: int
+    context_text_chars: int
+    reply_text: str
+    reply_audio_bytes: int
+    """PCM bytes of the spoken reply (0 when the reply is text)."""
+
+
+UsageFn = Callable[[TurnStats], types.UsageMetadata]
+"""Computes a turn's usage from what was received."""
+
+
+@dataclass(frozen=True)
+class ComputedUsage:
+    """The default usage: token counts derived from what the connection received.
+
+    With ``accumulate`` (the default) the prompt counts the whole connection's context each
+    turn, as the service bills it; otherwise only what arrived since the previous turn.
+    """
+
+    tokens_per_image: int = 258
+    """Tokens per frame (Gemini 2.x video frames: 258; 66 at ``MEDIA_RESOLUTION_LOW``)."""
+    audio_tokens_per_second: int = 25
+    chars_per_text_token: int = 4
+    image_modality: types.MediaModality = types.MediaModality.IMAGE
+    """The modality frames are reported under (the service reports realtime video as IMAGE)."""
+    accumulate: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("tokens_per_image", "audio_tokens_per_second", "chars_per_text_token"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.chars_per_text_token == 0:
+            raise ValueError("chars_per_text_token must be positive")
+
+    def __call__(self, stats: TurnStats) -> types.UsageMetadata:
+        """Return the usage of one turn."""
+        images = stats.context_images if self.accumulate else stats.new_images
+        audio = stats.context_audio_bytes if self.accumulate else stats.new_audio_bytes
+        chars = stats.context_text_chars if self.accumulate else stats.new_text_chars
+        prompt = {
+            self.image_modality: images * self.tokens_per_image,
+            types.MediaModality.AUDIO: round(
+                audio / INPUT_AUDIO_BYTES_PER_SECOND * self.audio_tokens_per_second
+            ),
+            types.MediaModality.TEXT: math.ceil(chars / self.chars_per_text_token),
+        }
+        if stats.reply_audio_bytes:
+            seconds = stats.reply_audio_bytes / OUTPUT_AUDIO_BYTES_PER_SECOND
+            response = {types.MediaModality.AUDIO: round(seconds * self.audio_tokens_per_second)}
+        else:
+            response = {
+                types.MediaModality.TEXT: math.ceil(
+                    len(stats.reply_text) / self.chars_per_text_token
+                )
+            }
+        prompt_total = sum(prompt.values())
+        response_total = sum(response.values())
+        return types.UsageMetadata(
+            prompt_token_count=prompt_total,
+            response_token_count=response_total,
+            total_token_count=prompt_total + response_total,
+            prompt_tokens_details=_details(prompt),
+            response_tokens_details=_details(response),
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """How the emulator answers one turn."""
+
+    text: str = "I can see you."
+    """Sent as a text part, or as the output transcription of the audio when the client asked
+    for audio and transcriptions."""
+    audio_seconds: float = 0.2
+    """Length of the spoken reply (silent PCM) when the client asked for the AUDIO modality."""
+    input_transcription: str | None = None
+    """If set, sent first as the transcription of the user's speech."""
+    usage: types.UsageMetadata | UsageFn | None = None
+    """This turn's usage; ``None`` takes the next queued usage, else the emulator's default."""
+    usage_placement: UsagePlacement = "after"
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.audio_seconds) or not 0 <= self.audio_seconds <= 60:
+            raise ValueError(f"audio_seconds must be within 0..60, got {self.audio_seconds!r}")
+        if self.usage_placement not in ("after", "with", "before"):
+            raise ValueError(
+                f"usage_placement must be 'after', 'with' or 'before', got {self.usage_placement!r}"
+            )
+
+    def audio_bytes(self) -> int:
+        """Return the size of the spoken reply in PCM bytes (whole 16-bit samples)."""
+        return round(self.audio_seconds * OUTPUT_AUDIO_BYTES_PER_SECOND) // 2 * 2
+
+
+def _details(counts: dict[types.MediaModality, int]) -> list[types.ModalityTokenCount]:
+    # The service omits modalities with no tokens.
+    return [
+        types.ModalityTokenCount(modality=modality, token_count=count)
+        for modality, count in counts.items()
+        if count
+    ]
