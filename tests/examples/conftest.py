@@ -1,0 +1,7 @@
+"""Makes ``examples/clinic_agent.py`` importable as ``clinic_agent``, as mypy sees it."""
+
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+sys.path.insert(0, str(EXAMPLES))

@@ -1,0 +1,88 @@
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from clinic_agent import REQUIRED_ENV, ClinicSettings, ConfigurationError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "clinic_agent.py"
+FULL_ENV = {
+    "LIVEKIT_URL": "wss://example.livekit.cloud",
+    "LIVEKIT_API_KEY": "key",
+    "LIVEKIT_API_SECRET": "secret",
+    "GOOGLE_API_KEY": "google",
+}
+
+
+def test_missing_configuration_lists_every_variable_in_one_message() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ClinicSettings.from_env({"LIVEKIT_URL": " "}, require_livekit=True)
+    message = str(caught.value)
+    for name in REQUIRED_ENV:
+        assert name in message
+
+
+def test_only_the_missing_variables_are_listed() -> None:
+    env = dict(FULL_ENV)
+    del env["GOOGLE_API_KEY"]
+    with pytest.raises(ConfigurationError, match="missing GOOGLE_API_KEY") as caught:
+        ClinicSettings.from_env(env, require_livekit=True)
+    assert "LIVEKIT_URL" not in str(caught.value)
+
+
+def test_malformed_values_are_reported_with_the_missing_ones() -> None:
+    env = {"MEDVISION_BUDGET_SOFT_USD": "cheap", "MEDVISION_LANGUAGE": "fr"}
+    with pytest.raises(ConfigurationError) as caught:
+        ClinicSettings.from_env(env, require_livekit=True)
+    message = str(caught.value)
+    assert "MEDVISION_BUDGET_SOFT_USD" in message
+    assert "MEDVISION_LANGUAGE" in message
+    assert "LIVEKIT_API_SECRET" in message
+
+
+@pytest.mark.parametrize("soft, hard", [("2", "1"), ("-1", "1"), ("1", "inf"), ("0", "1")])
+def test_budget_must_be_positive_and_ordered(soft: str, hard: str) -> None:
+    env = {**FULL_ENV, "MEDVISION_BUDGET_SOFT_USD": soft, "MEDVISION_BUDGET_HARD_USD": hard}
+    with pytest.raises(ConfigurationError, match="MEDVISION_BUDGET_"):
+        ClinicSettings.from_env(env, require_livekit=True)
+
+
+def test_settings_from_a_complete_environment() -> None:
+    env = {
+        **FULL_ENV,
+        "DATABASE_URL": "postgresql://clinic@db/ehr",
+        "MEDVISION_BUDGET_SOFT_USD": "0.25",
+        "MEDVISION_BUDGET_HARD_USD": "0.75",
+        "MEDVISION_LANGUAGE": "en",
+    }
+    settings = ClinicSettings.from_env(env, require_livekit=True)
+    assert settings.database_url == "postgresql://clinic@db/ehr"
+    assert settings.budget_soft_usd == Decimal("0.25")
+    assert settings.budget_hard_usd == Decimal("0.75")
+    assert settings.language == "en"
+
+
+def test_the_demo_needs_no_livekit_or_google_configuration() -> None:
+    settings = ClinicSettings.from_env({}, require_livekit=False)
+    assert settings.database_url is None
+
+
+@pytest.mark.parametrize("command", ["dev", "start"])
+def test_worker_commands_fail_at_start_up_with_one_message(command: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in REQUIRED_ENV}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE), command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1
+    for name in REQUIRED_ENV:
+        assert name in lines[0]
