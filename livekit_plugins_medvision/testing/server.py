@@ -599,7 +599,10 @@ class FakeGeminiLive:
 
     def _resumption_update(self, connection: _Connection) -> types.LiveServerMessage:
         handle = f"emulator-{connection.index}-{len(self._handles) + 1}"
-        self._handles[handle] = connection.context.copy()
+        # What the handle restores: the context so far, including input not yet in a turn.
+        restored = connection.context.copy()
+        restored.add(connection.new)
+        self._handles[handle] = restored
         return types.LiveServerMessage(
             session_resumption_update=types.LiveServerSessionResumptionUpdate(
                 new_handle=handle, resumable=True

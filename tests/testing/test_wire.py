@@ -1,0 +1,193 @@
+"""The emulator's wire handling with a raw websocket client: key spellings, bad input, paths."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
+
+from livekit_plugins_medvision.testing import ComputedUsage, FakeGeminiLive, Reply
+
+from .conftest import MODEL, encode_image
+
+pytestmark = pytest.mark.e2e
+
+PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+
+
+@asynccontextmanager
+async def raw_session(
+    server: FakeGeminiLive, *, setup: bool = True, path: str = PATH
+) -> AsyncIterator[ClientConnection]:
+    uri = f"wss://127.0.0.1:{server.port}{path}"
+    async with connect(uri, ssl=server.ssl_context()) as socket:
+        if setup:
+            await socket.send(json.dumps({"setup": {"model": f"models/{MODEL}"}}))
+            assert json.loads(await socket.recv()) == {"setupComplete": {}}
+        yield socket
+
+
+async def expect_invalid_argument(socket: ClientConnection) -> None:
+    with pytest.raises(ConnectionClosedError) as closed:
+        while True:
+            await socket.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1007
+    assert closed.value.rcvd.reason == "Request contains an invalid argument."
+
+
+async def test_camel_case_keys_and_standard_base64(server: FakeGeminiLive) -> None:
+    jpeg = encode_image(123, 45)
+    audio = bytes(range(256)) * 4  # standard base64 of it has '+' and '/'
+    async with raw_session(server) as socket:
+        await socket.send(
+            json.dumps(
+                {
+                    "realtimeInput": {
+                        "video": {"data": base64.b64encode(jpeg).decode(), "mimeType": "image/jpeg"}
+                    }
+                }
+            )
+        )
+        await socket.send(
+            json.dumps(
+                {
+                    "realtimeInput": {
+                        "audio": {
+                            "data": base64.b64encode(audio).decode(),
+                            "mimeType": "audio/pcm;rate=16000",
+                        }
+                    }
+                }
+            )
+        )
+        await socket.send(
+            json.dumps(
+                {
+                    "clientContent": {
+                        "turns": [{"role": "user", "parts": [{"text": "hello"}]}],
+                        "turn_complete": True,
+                    }
+                }
+            )
+        )
+        await server.wait_for_turns(1)
+    received = server.received
+    assert (received.images[0].width, received.images[0].height) == (123, 45)
+    assert received.images[0].size_bytes == len(jpeg)
+    assert received.audio[0].size_bytes == len(audio)
+    assert received.texts[0].text == "hello"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "not json",
+        json.dumps(["setup"]),
+        json.dumps({"realtimeInput": {"video": {"data": "%%%", "mimeType": "image/jpeg"}}}),
+        json.dumps({"realtime_input": {"mediaChunks": [{"data": "", "mimeType": "audio/pcm"}]}}),
+        json.dumps({"realtime_input": {"text": "a", "audioStreamEnd": True}}),
+        json.dumps({"client_content": {"turns": [], "unknownField": 1}}),
+        json.dumps({"bogus": {}}),
+        json.dumps(
+            {
+                "realtime_input": {
+                    "video": {
+                        "data": base64.b64encode(b"not an image").decode(),
+                        "mime_type": "image/jpeg",
+                    }
+                }
+            }
+        ),
+        json.dumps({"realtime_input": {"audio": {"data": "AAAA", "mime_type": "audio/mp3"}}}),
+        json.dumps({"setup": {"model": f"models/{MODEL}"}}),  # a second setup
+    ],
+)
+async def test_malformed_messages_close_with_1007_and_the_emulator_carries_on(
+    server: FakeGeminiLive, payload: str
+) -> None:
+    async with raw_session(server) as socket:
+        await socket.send(payload)
+        await expect_invalid_argument(socket)
+    assert len(server.received.rejected) == 1
+    assert server.received.rejected[0].code == 1007
+    # Nothing of the message is echoed in the detail (only field names and error kinds).
+    assert "%%%" not in server.received.rejected[0].detail
+
+    async with raw_session(server) as socket:
+        await socket.send(json.dumps({"realtime_input": {"text": "still up?"}}))
+        await server.wait_for_turns(1)
+    assert server.received.turns[0].connection == 2
+
+
+async def test_setup_must_come_first(server: FakeGeminiLive) -> None:
+    async with raw_session(server, setup=False) as socket:
+        await socket.send(json.dumps({"realtime_input": {"text": "hi"}}))
+        await expect_invalid_argument(socket)
+    async with raw_session(server, setup=False) as socket:
+        await socket.send(json.dumps({"setup": {"generationConfig": {}}}))
+        await expect_invalid_argument(socket)
+    assert [r.detail for r in server.received.rejected] == [
+        "the first message must be setup",
+        "setup.model is missing",
+    ]
+    assert server.received.setups == []
+
+
+async def test_unknown_path_is_refused(server: FakeGeminiLive) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with raw_session(server, setup=False, path="/ws/elsewhere"):
+            pass
+    assert refused.value.response.status_code == 404
+    assert server.received.connections == []
+
+
+async def test_listens_on_loopback_only(server: FakeGeminiLive) -> None:
+    assert server.base_url == f"https://127.0.0.1:{server.port}"
+    async with raw_session(server) as socket:
+        assert socket.remote_address[0] == "127.0.0.1"
+
+
+async def test_wait_for_times_out_with_a_message(server: FakeGeminiLive) -> None:
+    with pytest.raises(TimeoutError, match="no 3 images within 0.05 s"):
+        await server.wait_for_images(3, timeout=0.05)
+
+
+async def test_lifecycle_and_bad_arguments() -> None:
+    emulator = FakeGeminiLive()
+    with pytest.raises(RuntimeError, match="not running"):
+        emulator.http_options()
+    async with emulator:
+        with pytest.raises(RuntimeError, match="only be started once"):
+            await emulator.start()
+        with pytest.raises(ValueError, match="time_left"):
+            await emulator.send_go_away(time_left="soon")
+        with pytest.raises(ValueError, match="code"):
+            await emulator.close_all(code=1006)
+        with pytest.raises(ValueError, match="reason"):
+            await emulator.close_all(reason="x" * 124)
+        with pytest.raises(ValueError, match="usages"):
+            emulator.queue_usage("100 tokens")  # type: ignore[arg-type]  # the wrong type on purpose
+    await emulator.aclose()  # idempotent
+    with pytest.raises(ValueError, match="audio_seconds"):
+        Reply(audio_seconds=-1)
+    with pytest.raises(ValueError, match="usage_placement"):
+        Reply(usage_placement="later")  # type: ignore[arg-type]  # the wrong value on purpose
+    with pytest.raises(ValueError, match="tokens_per_image"):
+        ComputedUsage(tokens_per_image=-5)
+    with pytest.raises(ValueError, match="chars_per_text_token"):
+        ComputedUsage(chars_per_text_token=0)
+
+
+async def test_close_removes_the_certificate() -> None:
+    async with FakeGeminiLive() as emulator:
+        cert = emulator.cert_path
+        assert cert.exists()
+    assert not cert.exists()
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = emulator.port
