@@ -1,0 +1,197 @@
+"""A frozen snapshot of what a session has cost so far, per bucket, with text and JSON forms."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from decimal import Decimal
+from typing import TypeAlias
+
+from .pricing import ModelPricing
+from .usage import Bucket, UnattributedPolicy
+
+__all__ = ["BucketCost", "CostReport", "JSONValue"]
+
+JSONValue: TypeAlias = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+"""A value ``json.dumps`` accepts."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BucketCost:
+    """One line of the bill."""
+
+    bucket: Bucket
+    """What the tokens are."""
+    tokens: int
+    """Tokens counted in the session so far."""
+    usd_per_million: Decimal | None
+    """The rate applied; ``None`` when the model has no known prices."""
+    usd: Decimal | None
+    """Exact cost of the line; ``None`` when the model has no known prices."""
+    exact: bool
+    """Whether the server reported these tokens as such; ``False`` for lines priced by policy,
+    recovered from totals, estimated, or that LiveKit's metrics cannot carry."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CostReport:
+    """What a Gemini Live session has cost so far. Money is exact; only ``render`` rounds."""
+
+    model: str
+    """The model priced."""
+    pricing: ModelPricing | None
+    """The prices applied; ``None`` when the model is unknown (costs are then ``None``)."""
+    unattributed_policy: UnattributedPolicy
+    """How prompt tokens of unknown modality were priced."""
+    buckets: tuple[BucketCost, ...]
+    """Every line of the bill, in a fixed order."""
+    total_usd: Decimal | None
+    """The session's cost: the sum of every turn's cost; ``None`` without known prices."""
+    turns: int
+    """Usage messages counted (one per turn; per-connection zero-usage metrics excluded)."""
+    session_seconds: float
+    """Time from the start of accounting to now, or to the session's end."""
+    image_tokens_reported: int
+    """IMAGE and VIDEO prompt tokens the server reported (exact, re-billed every turn)."""
+    image_tokens_estimated: int
+    """Image tokens filled in from the streamer's estimate, in turns without an image
+    breakdown (VIDEO tokens are lost in LiveKit's metrics)."""
+    frames_sent: int | None = None
+    """Frames the attached streamer sent; ``None`` with no streamer."""
+    estimated_image_tokens_sent: int | None = None
+    """The streamer's estimate of those frames' tokens, each counted once; ``None`` with no
+    streamer. Gemini re-bills frames in context every turn, so the billed figure is higher."""
+
+    def bucket(self, bucket: Bucket | str) -> BucketCost:
+        """Return the line of ``bucket``.
+
+        Raises:
+            ValueError: ``bucket`` names no bucket.
+        """
+        wanted = Bucket(bucket)
+        return next(line for line in self.buckets if line.bucket is wanted)
+
+    @property
+    def image_estimated(self) -> bool:
+        """Whether the image line holds estimated tokens."""
+        return self.image_tokens_estimated > 0
+
+    @property
+    def usd_per_minute(self) -> Decimal | None:
+        """Average cost per minute so far; ``None`` without prices or elapsed time."""
+        if self.total_usd is None or self.session_seconds <= 0:
+            return None
+        return self.total_usd * 60 / Decimal(repr(self.session_seconds))
+
+    def projection(self, minutes: float) -> Decimal | None:
+        """Return what ``minutes`` more minutes would cost at the average rate so far.
+
+        Gemini re-bills the whole context each turn, so unless context compression bounds it,
+        later minutes cost more than earlier ones: read the projection as a floor.
+
+        Raises:
+            ValueError: ``minutes`` is negative or not finite.
+        """
+        if isinstance(minutes, bool) or not isinstance(minutes, int | float):
+            raise ValueError("minutes must be a number")
+        if not math.isfinite(minutes) or minutes < 0:
+            raise ValueError("minutes must be a finite number >= 0")
+        rate = self.usd_per_minute
+        return None if rate is None else rate * Decimal(repr(minutes))
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        """Return the report as plain values ``json.dumps`` accepts (money as decimal strings)."""
+        pricing: JSONValue = None
+        if self.pricing is not None:
+            pricing = {
+                f.name: _json_field(getattr(self.pricing, f.name))
+                for f in dataclasses.fields(self.pricing)
+            }
+        return {
+            "model": self.model,
+            "pricing": pricing,
+            "unattributed_policy": self.unattributed_policy,
+            "buckets": {
+                line.bucket.value: {
+                    "tokens": line.tokens,
+                    "usd_per_million": _money(line.usd_per_million),
+                    "usd": _money(line.usd),
+                    "exact": line.exact,
+                }
+                for line in self.buckets
+            },
+            "total_usd": _money(self.total_usd),
+            "turns": self.turns,
+            "session_seconds": self.session_seconds,
+            "usd_per_minute": _money(self.usd_per_minute),
+            "image_tokens": {
+                "reported": self.image_tokens_reported,
+                "estimated": self.image_tokens_estimated,
+                "frames_sent": self.frames_sent,
+                "estimated_sent": self.estimated_image_tokens_sent,
+            },
+        }
+
+    def render(self) -> str:
+        """Return the report as one readable text table (USD rounded to 6 places)."""
+        rows = [("bucket", "tokens", "USD/1M", "USD", "")]
+        for line in self.buckets:
+            if line.tokens:
+                rows.append(
+                    (
+                        line.bucket.value,
+                        f"{line.tokens:,}",
+                        _show(line.usd_per_million, places=2),
+                        _show(line.usd),
+                        "" if line.exact else "~",
+                    )
+                )
+        rows.append(("total", f"{sum(line.tokens for line in self.buckets):,}", "", "", ""))
+        rows.append(("total USD", "", "", _show(self.total_usd), ""))
+        rows.append(("turns", f"{self.turns:,}", "", "", ""))
+        rows.append(("minutes", f"{self.session_seconds / 60:,.1f}", "", "", ""))
+        rows.append(("USD per minute", "", "", _show(self.usd_per_minute), ""))
+        rows.append(("next 10 minutes (floor)", "", "", _show(self.projection(10)), ""))
+        rows.append(("image tokens reported", f"{self.image_tokens_reported:,}", "", "", ""))
+        rows.append(
+            (
+                "image tokens estimated",
+                f"{self.image_tokens_estimated:,}",
+                "",
+                "",
+                "~" if self.image_estimated else "",
+            )
+        )
+        if self.frames_sent is not None:
+            rows.append(("frames sent", f"{self.frames_sent:,}", "", "", ""))
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        lines = [f"Gemini Live cost, {self.model}"]
+        if self.pricing is None:
+            lines.append("prices unknown for this model: costs are not computed")
+        else:
+            lines.append(f"prices as of {self.pricing.as_of.isoformat()}: {self.pricing.source}")
+        for row in rows:
+            label, *numbers, mark = row
+            cells = [label.ljust(widths[0])]
+            cells += [cell.rjust(width) for cell, width in zip(numbers, widths[1:4], strict=True)]
+            lines.append("  ".join([*cells, mark]).rstrip())
+        lines.append("~ not exact: priced by policy, recovered from totals or estimated")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _show(value: Decimal | None, *, places: int = 6) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{places}f}"
+
+
+def _json_field(value: object) -> JSONValue:
+    # Decimal rates, the source URL and the ISO date, as strings.
+    return None if value is None else str(value)

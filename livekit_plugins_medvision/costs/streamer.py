@@ -1,0 +1,79 @@
+"""What the CostTracker needs from a video streamer, as a protocol.
+
+The tracker reads a streamer's running totals and turns its rate and size down, through these
+few members only; ``livekit_plugins_medvision.VisionStreamer`` satisfies them, and so can any
+other source of frames.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from livekit.agents.types import NotGivenOr
+
+__all__ = ["StreamerOptions", "StreamerStats", "VideoStreamer"]
+
+
+class StreamerOptions(Protocol):
+    """The streamer settings a budget lowers."""
+
+    @property
+    def fps(self) -> float:
+        """Frames per second while the user speaks."""
+        ...
+
+    @property
+    def silent_fps(self) -> float:
+        """Frames per second while the user is silent."""
+        ...
+
+    @property
+    def max_size(self) -> int:
+        """Longest side, in pixels, of the frames sent."""
+        ...
+
+
+class StreamerStats(Protocol):
+    """The streamer's running totals the tracker reads."""
+
+    @property
+    def frames_sent(self) -> int:
+        """Frames delivered to the model so far."""
+        ...
+
+    @property
+    def estimated_image_tokens(self) -> int:
+        """Image tokens those frames are estimated to cost once each (``estimate_image_tokens``)."""
+        ...
+
+
+class VideoStreamer(Protocol):
+    """A source of frames whose rate and size a budget can turn down, and which it can pause."""
+
+    @property
+    def options(self) -> StreamerOptions:
+        """The current settings."""
+        ...
+
+    @property
+    def stats(self) -> StreamerStats:
+        """The running totals."""
+        ...
+
+    def update_options(
+        self,
+        *,
+        fps: NotGivenOr[float] = ...,
+        silent_fps: NotGivenOr[float] = ...,
+        max_size: NotGivenOr[int] = ...,
+    ) -> None:
+        """Change settings; those not given are kept."""
+        ...
+
+    def pause(self) -> None:
+        """Stop sending frames until ``resume()``."""
+        ...
+
+    def resume(self) -> None:
+        """Send frames again after ``pause()``."""
+        ...

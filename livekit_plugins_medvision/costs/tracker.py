@@ -1,0 +1,449 @@
+"""CostTracker: per-modality Gemini Live cost of one session, while it runs, with budgets that act.
+
+Usage comes in two ways:
+
+- ``track_usage(usage)``: Gemini's own ``UsageMetadata``, one message per turn. Exact for every
+  bucket, VIDEO, thinking and tool-use tokens included.
+- ``track_metrics(metrics)`` and ``attach(session)``: LiveKit's ``RealtimeModelMetrics``, what a
+  running ``AgentSession`` exposes through public API. LiveKit 1.8 gives no public access to the
+  raw ``UsageMetadata``, and its metrics drop VIDEO tokens (they land in the unattributed bucket,
+  or in the image bucket when a streamer's estimate can explain them), thinking and tool-use
+  tokens (recovered from ``total_tokens`` when the server counts them there). The report marks
+  such lines as not exact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar, get_args
+
+import asyncpg
+from google.genai import types
+from livekit.agents import (
+    AgentSession,
+    CloseEvent,
+    ConversationItemAddedEvent,
+    SessionUsageUpdatedEvent,
+    llm,
+    utils,
+)
+from livekit.agents.metrics import RealtimeModelMetrics
+
+from ..log import logger
+from .budget import Budget, BudgetStep
+from .events import (
+    BudgetHardExceededEvent,
+    BudgetSoftExceededEvent,
+    CostEventTypes,
+    UsageUpdatedEvent,
+    VideoDegradedEvent,
+)
+from .ledger import check_patient_hash, insert_ledger_row
+from .pricing import ModelPricing, pricing_for
+from .report import BucketCost, CostReport
+from .streamer import VideoStreamer
+from .usage import (
+    Bucket,
+    TurnTokens,
+    UnattributedPolicy,
+    bucket_rates,
+    price_tokens,
+    tokens_from_metrics,
+    tokens_from_usage,
+)
+
+__all__ = ["CostTracker"]
+
+_U = TypeVar("_U")
+
+# Lines no usage source reports as such.
+_NEVER_EXACT = {Bucket.INPUT_UNATTRIBUTED, Bucket.OUTPUT_UNATTRIBUTED, Bucket.THINKING_OR_TOOL_USE}
+# Lines LiveKit's metrics cannot carry.
+_NOT_IN_METRICS = {Bucket.OUTPUT_THINKING, Bucket.TOOL_USE_PROMPT}
+
+
+class CostTracker(utils.EventEmitter[CostEventTypes]):
+    """Prices one Gemini Live session per modality from its usage, and enforces a ``Budget``.
+
+    Events (each with a frozen dataclass): ``"usage_updated"`` (``UsageUpdatedEvent``),
+    ``"budget_soft_exceeded"`` (``BudgetSoftExceededEvent``), ``"video_degraded"``
+    (``VideoDegradedEvent``) and ``"budget_hard_exceeded"`` (``BudgetHardExceededEvent``).
+
+    Session time runs from construction (or from ``attach`` when no usage came before) to the
+    session's close, ``aclose()``, or now.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        pricing: ModelPricing | None = None,
+        budget: Budget | None = None,
+        unattributed_policy: UnattributedPolicy = "highest_input",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Create a tracker for a session on ``model``.
+
+        Args:
+            model: The Gemini model id (with or without ``models/``).
+            pricing: Prices to apply; ``None`` looks ``model`` up in the shipped table. An
+                unknown model is warned about once and its costs are ``None``, never $0.
+            budget: Spending limits that act on an attached streamer; ``None`` for none.
+            unattributed_policy: How prompt tokens of unknown modality are priced; the default
+                (the highest input rate) never under-counts.
+            clock: Monotonic seconds, for session time (injectable for tests).
+
+        Raises:
+            ValueError: an empty model name, or an option of the wrong kind (named).
+        """
+        super().__init__()
+        _check_options(model, pricing, budget)
+        if unattributed_policy not in get_args(UnattributedPolicy):
+            raise ValueError(f"unattributed_policy must be one of {get_args(UnattributedPolicy)}")
+        self._model = model.strip().removeprefix("models/")
+        self._pricing = pricing if pricing is not None else pricing_for(self._model)
+        self._budget = budget
+        self._policy: UnattributedPolicy = unattributed_policy
+        self._clock = clock
+        if self._pricing is None:
+            logger.warning(
+                "no prices known for Gemini model %s: its cost is reported as unknown, not $0%s",
+                self._model,
+                "; the budget cannot act" if budget is not None else "",
+            )
+        self._rates = None if self._pricing is None else bucket_rates(self._pricing, self._policy)
+
+        self._tokens = dict.fromkeys(Bucket, 0)
+        self._total_usd: Decimal | None = None if self._pricing is None else Decimal(0)
+        self._turns = 0
+        self._metrics_turns = 0
+        self._image_reported = 0
+        self._image_estimated = 0
+        self._started = clock()
+        self._ended: float | None = None
+        self._step = BudgetStep.NONE
+        self._streamer: VideoStreamer | None = None
+        # AgentSession's type parameter is its user data, which the tracker never reads.
+        self._session: AgentSession[Any] | None = None
+        self._rt_session: llm.RealtimeSession[Any] | None = None
+        self._model_mismatch_warned = False
+        self._summary_logged = False
+
+    @property
+    def model(self) -> str:
+        """The model priced, without the ``models/`` prefix."""
+        return self._model
+
+    @property
+    def pricing(self) -> ModelPricing | None:
+        """The prices applied, or ``None`` for an unknown model."""
+        return self._pricing
+
+    @property
+    def budget(self) -> Budget | None:
+        """The spending limits, if any."""
+        return self._budget
+
+    # -- usage in ---------------------------------------------------------------------------
+
+    def track_usage(self, usage: types.UsageMetadata) -> None:
+        """Count one Gemini Live usage message: one turn, priced exactly per modality.
+
+        A message with no token at all is ignored.
+        """
+        self._count(tokens_from_usage(usage, split_cached=self._split_cached), via_metrics=False)
+
+    def track_metrics(self, metrics: RealtimeModelMetrics) -> None:
+        """Count one LiveKit ``RealtimeModelMetrics``: one turn (see the module notes on gaps).
+
+        The zero-usage metric LiveKit emits on every (re)connect is ignored, as is any metric
+        with no token at all.
+        """
+        reported = metrics.metadata.model_name if metrics.metadata else None
+        if (
+            reported
+            and reported.removeprefix("models/") != self._model
+            and not self._model_mismatch_warned
+        ):
+            self._model_mismatch_warned = True
+            logger.warning(
+                "usage reported for Gemini model %s is priced as %s", reported, self._model
+            )
+        self._count(tokens_from_metrics(metrics, split_cached=self._split_cached), via_metrics=True)
+
+    def attach(self, session: AgentSession[_U]) -> None:
+        """Count the realtime usage of a running (or about to start) ``AgentSession``.
+
+        Subscribes to ``metrics_collected`` of the current agent's realtime session and follows
+        it across agent handoffs and reconnects: a handoff that keeps the realtime session keeps
+        the one subscription (nothing is counted twice); one that creates a new session is
+        picked up from the session's ``conversation_item_added`` (the handoff item) and
+        ``session_usage_updated`` events, the latter fired by the new session's zero-usage
+        connect metric, before any real usage can arrive. The session's ``close`` detaches and
+        ends session time.
+
+        Raises:
+            RuntimeError: already attached to a session (``detach()`` first).
+        """
+        if self._session is not None:
+            raise RuntimeError("CostTracker is already attached to a session; detach() first")
+        self._session = session
+        if self._turns == 0:
+            self._started = self._clock()
+        session.on("session_usage_updated", self._on_session_usage_updated)
+        session.on("conversation_item_added", self._on_conversation_item_added)
+        session.on("close", self._on_session_close)
+        self._follow_realtime_session()
+
+    def detach(self) -> None:
+        """Stop listening to the attached session (counted usage is kept)."""
+        if self._session is not None:
+            self._session.off("session_usage_updated", self._on_session_usage_updated)
+            self._session.off("conversation_item_added", self._on_conversation_item_added)
+            self._session.off("close", self._on_session_close)
+            self._session = None
+        if self._rt_session is not None:
+            self._rt_session.off("metrics_collected", self._on_realtime_metrics)
+            self._rt_session = None
+
+    def attach_vision(self, streamer: VideoStreamer) -> None:
+        """Read ``streamer``'s frames and image-token estimate, and let the budget turn it down.
+
+        Budget steps already taken apply to the streamer at once (no budget event repeats).
+        """
+        self._streamer = streamer
+        for step in range(BudgetStep.SOFT, self._step + 1):
+            self._act_on_video(BudgetStep(step))
+
+    async def aclose(self) -> None:
+        """Detach from the session and the streamer, and end session time."""
+        self.detach()
+        self._streamer = None
+        self._end()
+
+    # -- report out ---------------------------------------------------------------------------
+
+    def report(self) -> CostReport:
+        """Return what the session has cost so far."""
+        rates = self._rates
+        lines = tuple(
+            BucketCost(
+                bucket=bucket,
+                tokens=self._tokens[bucket],
+                usd_per_million=None if rates is None else rates[bucket],
+                usd=None if rates is None else price_tokens(self._tokens[bucket], rates[bucket]),
+                exact=self._is_exact(bucket),
+            )
+            for bucket in Bucket
+        )
+        stats = self._streamer.stats if self._streamer is not None else None
+        end = self._ended if self._ended is not None else self._clock()
+        return CostReport(
+            model=self._model,
+            pricing=self._pricing,
+            unattributed_policy=self._policy,
+            buckets=lines,
+            total_usd=self._total_usd,
+            turns=self._turns,
+            session_seconds=max(end - self._started, 0.0),
+            image_tokens_reported=self._image_reported,
+            image_tokens_estimated=self._image_estimated,
+            frames_sent=None if stats is None else stats.frames_sent,
+            estimated_image_tokens_sent=None if stats is None else stats.estimated_image_tokens,
+        )
+
+    def log_summary(self, *, patient_hash: str | None = None) -> None:
+        """Log the report once, as a structured INFO record; later calls do nothing.
+
+        The record's ``extra`` holds ``medvision_cost`` (``report.to_dict()``) and
+        ``medvision_patient_hash``.
+
+        Args:
+            patient_hash: The patient's hashed id (``hash_patient_id``), never the id itself.
+
+        Raises:
+            ValueError: ``patient_hash`` is not a hashed id.
+        """
+        check_patient_hash(patient_hash)
+        if self._summary_logged:
+            return
+        self._summary_logged = True
+        report = self.report()
+        logger.info(
+            "Gemini Live session cost: %s USD, %d turns, %.0f s, model %s",
+            "unknown" if report.total_usd is None else f"{report.total_usd:.6f}",
+            report.turns,
+            report.session_seconds,
+            report.model,
+            extra={"medvision_cost": report.to_dict(), "medvision_patient_hash": patient_hash},
+        )
+
+    async def write_ledger(
+        self,
+        pool: asyncpg.Pool[asyncpg.Record],
+        *,
+        job_id: str | None = None,
+        room_name: str | None = None,
+        patient_hash: str | None = None,
+    ) -> int:
+        """Insert the report as one row of ``medvision.cost_ledger``; return the row's id.
+
+        Args:
+            pool: The PatientContextProvider's pool (the table comes with its migrations).
+            job_id: The LiveKit job id.
+            room_name: The LiveKit room name.
+            patient_hash: The patient's hashed id (``hash_patient_id``), never the id itself.
+
+        Raises:
+            ValueError: ``patient_hash`` is not a hashed id.
+            CostLedgerError: the database refused or could not be reached.
+        """
+        return await insert_ledger_row(
+            pool, self.report(), job_id=job_id, room_name=room_name, patient_hash=patient_hash
+        )
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @property
+    def _split_cached(self) -> bool:
+        return self._pricing is not None and self._pricing.input_cached is not None
+
+    def _count(self, tokens: TurnTokens, *, via_metrics: bool) -> None:
+        if tokens.is_empty:
+            return
+        if self._streamer is not None:
+            # Every frame sent so far is in context and billed again this turn, unless the
+            # server compressed it away; the unattributed bucket caps the estimate.
+            tokens = tokens.with_image_estimate(self._streamer.stats.estimated_image_tokens)
+        for bucket, count in tokens.counts.items():
+            self._tokens[bucket] += count
+        self._turns += 1
+        if via_metrics:
+            self._metrics_turns += 1
+        self._image_reported += tokens.reported_image
+        self._image_estimated += tokens.estimated_image
+        turn_usd = None
+        if self._rates is not None and self._total_usd is not None:
+            rates = self._rates
+            turn_usd = sum(
+                (price_tokens(count, rates[bucket]) for bucket, count in tokens.counts.items()),
+                Decimal(0),
+            )
+            self._total_usd += turn_usd
+        self.emit("usage_updated", UsageUpdatedEvent(turn_usd=turn_usd, report=self.report()))
+        self._check_budget()
+
+    def _is_exact(self, bucket: Bucket) -> bool:
+        if bucket in _NEVER_EXACT:
+            return False
+        if bucket in _NOT_IN_METRICS:
+            return self._metrics_turns == 0
+        if bucket is Bucket.INPUT_IMAGE:
+            return self._image_estimated == 0
+        return True
+
+    def _check_budget(self) -> None:
+        budget, total = self._budget, self._total_usd
+        if budget is None or total is None:
+            return
+        reached = budget.step_for(total)
+        while self._step < reached:
+            self._step = BudgetStep(self._step + 1)
+            if self._step is BudgetStep.SOFT and budget.soft_usd is not None:
+                self.emit(
+                    "budget_soft_exceeded",
+                    BudgetSoftExceededEvent(total_usd=total, soft_usd=budget.soft_usd),
+                )
+            paused = self._act_on_video(self._step)
+            if self._step is BudgetStep.HARD and budget.hard_usd is not None:
+                self.emit(
+                    "budget_hard_exceeded",
+                    BudgetHardExceededEvent(
+                        total_usd=total, hard_usd=budget.hard_usd, video_paused=paused
+                    ),
+                )
+
+    def _act_on_video(self, step: BudgetStep) -> bool:
+        """Apply one budget step to the streamer; return whether video is paused."""
+        streamer, budget = self._streamer, self._budget
+        if streamer is None or budget is None:
+            return False
+        if step is not BudgetStep.HARD and budget.soft_usd is None:
+            return False  # without a soft limit, video is only ever paused
+        try:
+            if step is BudgetStep.HARD:
+                streamer.pause()
+                return True
+            options = streamer.options
+            if step is BudgetStep.SOFT:
+                streamer.update_options(
+                    fps=min(options.fps, budget.degraded_fps),
+                    silent_fps=min(options.silent_fps, budget.degraded_silent_fps),
+                )
+            else:
+                streamer.update_options(max_size=min(options.max_size, budget.degraded_max_size))
+            options = streamer.options
+        except Exception:
+            # A streamer that fails to slow down must not break usage accounting.
+            logger.warning("budget step %s could not be applied to video", step.name, exc_info=True)
+            return False
+        total = self._total_usd if self._total_usd is not None else Decimal(0)
+        self.emit(
+            "video_degraded",
+            VideoDegradedEvent(
+                total_usd=total,
+                fps=options.fps,
+                silent_fps=options.silent_fps,
+                max_size=options.max_size,
+            ),
+        )
+        return False
+
+    def _follow_realtime_session(self) -> None:
+        """Subscribe to the current agent's realtime session if it changed.
+
+        With no realtime session right now (mid-handoff, not started), the old subscription is
+        kept: the session may be handed over unchanged to the next agent.
+        """
+        if self._session is None:
+            return
+        try:
+            current = self._session.current_agent.realtime_llm_session
+        except RuntimeError:
+            return
+        if current is self._rt_session:
+            return
+        if self._rt_session is not None:
+            self._rt_session.off("metrics_collected", self._on_realtime_metrics)
+        self._rt_session = current
+        current.on("metrics_collected", self._on_realtime_metrics)
+
+    def _on_realtime_metrics(self, metrics: object) -> None:
+        if isinstance(metrics, RealtimeModelMetrics):
+            self.track_metrics(metrics)
+
+    def _on_session_usage_updated(self, _event: SessionUsageUpdatedEvent) -> None:
+        self._follow_realtime_session()
+
+    def _on_conversation_item_added(self, event: ConversationItemAddedEvent) -> None:
+        if isinstance(event.item, llm.AgentHandoff):
+            self._follow_realtime_session()
+
+    def _on_session_close(self, _event: CloseEvent) -> None:
+        self.detach()
+        self._end()
+
+    def _end(self) -> None:
+        if self._ended is None:
+            self._ended = self._clock()
+
+
+def _check_options(model: object, pricing: object, budget: object) -> None:
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError("model must name a Gemini model")
+    if pricing is not None and not isinstance(pricing, ModelPricing):
+        raise ValueError("pricing must be a ModelPricing or None")
+    if budget is not None and not isinstance(budget, Budget):
+        raise ValueError("budget must be a Budget or None")
