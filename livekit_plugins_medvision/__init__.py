@@ -20,17 +20,31 @@ from .errors import (
     StreamerClosedError,
 )
 from .log import logger
+from .patients import (
+    AvatarConfig,
+    PatientContext,
+    PatientContextProvider,
+    PatientQueries,
+    clinic_instructions,
+    render_patient_context,
+)
 from .privacy import hash_patient_id
 from .version import __version__
 
 __all__ = [
+    "AvatarConfig",
     "MedVisionError",
+    "PatientContext",
     "PatientContextError",
+    "PatientContextProvider",
     "PatientContextUnavailable",
+    "PatientQueries",
     "PricingError",
     "StreamerClosedError",
     "__version__",
+    "clinic_instructions",
     "hash_patient_id",
+    "render_patient_context",
 ]
 
 

@@ -1,0 +1,435 @@
+"""PatientContextProvider: one asyncpg pool, read-only timed lookups, and an audit row per read.
+
+LiveKit runs a worker's ``prewarm`` before the job's event loop exists, and an asyncpg pool is
+bound to the loop that created it. Create the provider in the job's entrypoint and close it in a
+shutdown callback::
+
+    async def entrypoint(ctx: JobContext) -> None:
+        provider = await PatientContextProvider.connect(os.environ["DATABASE_URL"])
+        ctx.add_shutdown_callback(provider.aclose)
+        context = await provider.get_patient_context(patient_id, job_id=ctx.job.id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable
+from ssl import SSLContext
+from types import TracebackType
+from typing import Self, TypeAlias, TypeGuard, TypeVar
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from ..errors import PatientContextError, PatientContextUnavailable
+from ..log import logger
+from ..privacy import hash_patient_id
+from . import migrations
+from .models import AvatarConfig, PatientContext, Row, avatar_from_row, patient_from_rows
+from .queries import REFERENCE_QUERIES, PatientQueries
+
+__all__ = ["DEFAULT_PURPOSE", "PatientContextProvider"]
+
+DEFAULT_PURPOSE = "clinic-agent-conversation"
+"""The purpose recorded in the access audit when the caller names none."""
+
+_T = TypeVar("_T")
+_Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"  # generic in the stubs only
+_MAX_LABEL = 200
+_APPLICATION_NAME = "livekit-plugins-medvision"
+# Errors that mean "the database cannot answer now": down, restarting, refusing, cancelled.
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,  # statement timeout, admin shutdown, cannot connect now
+    asyncpg.InsufficientResourcesError,  # too many connections
+)
+
+
+class PatientContextProvider:
+    """Reads patient context and avatar configuration through one asyncpg pool.
+
+    ``await PatientContextProvider.connect(dsn)`` creates a pool that the provider owns and
+    closes; ``PatientContextProvider(pool)`` wraps a pool the caller owns and never closes it.
+    Either way, ``provider.pool`` is the pool (the cost ledger is written through it).
+
+    Each lookup runs in a read-only transaction with a server-side statement timeout, inside an
+    overall time limit that also covers waiting for a connection. A database that is down, slow
+    or refusing connections raises ``PatientContextUnavailable`` within that limit, and the pool
+    reconnects by itself once the server is back. Error messages and log lines never carry
+    patient data: a hashed patient id at most.
+
+    Create it in the job's entrypoint, not in ``prewarm`` (which runs before the job's event loop
+    exists), and close it in a shutdown callback.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool[asyncpg.Record],
+        *,
+        queries: PatientQueries = REFERENCE_QUERIES,
+        audit: bool = True,
+        statement_timeout: float = 2.0,
+        lookup_timeout: float = 5.0,
+    ) -> None:
+        """Wrap ``pool``, which the caller owns (``aclose()`` leaves it open).
+
+        Args:
+            pool: An asyncpg pool on the patient database.
+            queries: The SQL to run; the reference schema's by default.
+            audit: Write an access-audit row for every patient-context read (``queries.audit``);
+                turn off only for schemas that audit reads elsewhere.
+            statement_timeout: Server-side limit of each statement, in seconds.
+            lookup_timeout: Limit of a whole lookup in seconds, including the wait for a connection.
+
+        Raises:
+            ValueError: an option out of range, or ``audit`` on with no audit query.
+        """
+        if not isinstance(queries, PatientQueries):
+            raise ValueError("queries must be a PatientQueries")
+        if audit and queries.audit is None:
+            raise ValueError("audit: the queries define no audit statement (pass audit=False)")
+        self._pool = pool
+        self._queries = queries
+        self._audit = audit
+        self._statement_timeout_ms = str(
+            math.ceil(_seconds("statement_timeout", statement_timeout) * 1000)
+        )
+        self._timeout = _seconds("lookup_timeout", lookup_timeout)
+        self._id_pattern = re.compile(queries.patient_id_pattern)
+        self._owns_pool = False
+        self._closed = False
+
+    @classmethod
+    async def connect(
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 4,
+        command_timeout: float = 5.0,
+        connect_timeout: float = 5.0,
+        statement_timeout: float = 2.0,
+        lookup_timeout: float = 5.0,
+        audit: bool = True,
+        queries: PatientQueries = REFERENCE_QUERIES,
+        ssl: SSLContext | None = None,
+    ) -> Self:
+        """Create a pool on ``dsn`` and a provider that owns it (``aclose()`` closes it).
+
+        Args:
+            dsn: A PostgreSQL connection URI, such as ``DATABASE_URL``.
+            min_size: Connections opened up front and kept.
+            max_size: Most connections the pool opens; the server never sees more from it.
+            command_timeout: Client-side limit of each statement, in seconds.
+            connect_timeout: Limit of opening one connection, in seconds.
+            statement_timeout: Server-side limit of each statement, in seconds.
+            lookup_timeout: Limit of a whole lookup in seconds, including the wait for a connection.
+            audit: Write an access-audit row for every patient-context read.
+            queries: The SQL to run; the reference schema's by default.
+            ssl: TLS settings; ``None`` leaves them to the DSN (``sslmode=...``).
+
+        Raises:
+            ValueError: an option out of range.
+            PatientContextUnavailable: the pool's first connections could not be opened.
+        """
+        if not _is_text(dsn):
+            raise ValueError("dsn must be a non-empty PostgreSQL connection string")
+        for name, value in (("min_size", min_size), ("max_size", max_size)):
+            if not _is_int(value) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer")
+        if max_size < 1 or min_size > max_size:
+            raise ValueError("max_size must be at least 1 and at least min_size")
+        # Check the remaining options before opening anything.
+        _seconds("command_timeout", command_timeout)
+        _seconds("connect_timeout", connect_timeout)
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                command_timeout=command_timeout,
+                timeout=connect_timeout,
+                ssl=ssl,
+                server_settings={"application_name": _APPLICATION_NAME},
+            )
+        except (*_UNAVAILABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise PatientContextUnavailable(
+                f"could not open the patient database pool ({type(exc).__name__})"
+            ) from None
+        try:
+            provider = cls(
+                pool,
+                queries=queries,
+                audit=audit,
+                statement_timeout=statement_timeout,
+                lookup_timeout=lookup_timeout,
+            )
+        except BaseException:
+            await pool.close()
+            raise
+        provider._owns_pool = True
+        return provider
+
+    @property
+    def pool(self) -> asyncpg.Pool[asyncpg.Record]:
+        """The asyncpg pool the provider reads through."""
+        return self._pool
+
+    @property
+    def queries(self) -> PatientQueries:
+        """The SQL the provider runs."""
+        return self._queries
+
+    async def migrate(self) -> list[str]:
+        """Create or update the reference schema; return the migrations applied (often none).
+
+        Safe when several workers start at once: an advisory lock serialises them.
+
+        Raises:
+            PatientContextUnavailable: the database cannot be reached.
+            PatientContextError: a migration failed (nothing of it is left behind).
+        """
+        return await self._guard("migrate", self._timeout * 4, self._migrate)
+
+    async def seed_demo(self) -> None:
+        """Apply the migrations, then insert the demo clinic and fictional patients, once.
+
+        Raises:
+            PatientContextUnavailable: the database cannot be reached.
+            PatientContextError: the seed failed.
+        """
+        await self.migrate()
+        await self._guard("seed the demo data", self._timeout * 4, self._seed_demo)
+
+    async def get_patient_context(
+        self,
+        patient_id: str,
+        *,
+        job_id: str | None = None,
+        room_name: str | None = None,
+        purpose: str = DEFAULT_PURPOSE,
+    ) -> PatientContext | None:
+        """Return what the agent may know about ``patient_id``, or ``None`` for an unknown id.
+
+        The read is audited (patient, job, room, purpose) when auditing is on; if the audit row
+        cannot be written the read fails too.
+
+        Args:
+            patient_id: The patient's id; must match ``queries.patient_id_pattern``.
+            job_id: The LiveKit job reading the record, for the audit.
+            room_name: The LiveKit room of the conversation, for the audit.
+            purpose: Why the record is read, for the audit.
+
+        Raises:
+            ValueError: an ill-formed ``patient_id`` (checked before any query) or a bad label.
+            PatientContextUnavailable: the database is down, slow or refusing connections.
+            PatientContextError: a query failed or returned rows of the wrong shape.
+        """
+        self._check_id("patient_id", patient_id)
+        for name, value in (("job_id", job_id), ("room_name", room_name)):
+            if value is not None:
+                _check_label(name, value)
+        _check_label("purpose", purpose)
+        patient_hash = hash_patient_id(patient_id)
+        started = time.perf_counter()
+
+        async def read(conn: _Conn) -> PatientContext | None:
+            context = await self._read_patient(conn, patient_id)
+            if self._audit:
+                assert self._queries.audit is not None  # checked in __init__
+                await conn.execute(
+                    self._queries.audit, patient_id, context is not None, job_id, room_name, purpose
+                )
+            return context
+
+        context = await self._guard(
+            "patient context", self._timeout, lambda: self._with_connection(read), patient_hash
+        )
+        logger.debug(
+            "patient context read",
+            extra={
+                "patient_hash": patient_hash,
+                "found": context is not None,
+                "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return context
+
+    async def get_avatar_config(self, clinic_id: str) -> AvatarConfig | None:
+        """Return the clinic's avatar configuration (the enabled one first), or ``None``.
+
+        Args:
+            clinic_id: The clinic's id; checked like a patient id.
+
+        Raises:
+            ValueError: an ill-formed ``clinic_id``.
+            PatientContextUnavailable: the database is down, slow or refusing connections.
+            PatientContextError: the query failed or returned a row of the wrong shape.
+        """
+        self._check_id("clinic_id", clinic_id)
+        query = self._queries.avatar_config
+        if query is None:
+            return None
+
+        async def read(conn: _Conn) -> AvatarConfig | None:
+            async with conn.transaction(readonly=True):
+                await self._set_statement_timeout(conn)
+                row = await conn.fetchrow(query, clinic_id)
+            return None if row is None else avatar_from_row(clinic_id, self._row(row))
+
+        return await self._guard(
+            "avatar configuration", self._timeout, lambda: self._with_connection(read)
+        )
+
+    async def aclose(self) -> None:
+        """Stop accepting lookups and close the pool if the provider created it; idempotent.
+
+        Lookups in flight finish first (each is bounded by ``lookup_timeout``); later calls raise
+        ``PatientContextUnavailable``.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if not self._owns_pool:
+            return
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout=self._timeout)
+        except TimeoutError:
+            self._pool.terminate()
+        logger.debug("patient database pool closed")
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _migrate(self) -> list[str]:
+        applied = await migrations.apply_migrations(self._pool)
+        if applied:
+            logger.info("patient database migrated", extra={"migrations": applied})
+        return applied
+
+    async def _seed_demo(self) -> None:
+        await migrations.seed_demo(self._pool)
+
+    async def _with_connection(self, work: Callable[[_Conn], Awaitable[_T]]) -> _T:
+        async with self._pool.acquire() as conn:
+            return await work(conn)
+
+    async def _read_patient(self, conn: _Conn, patient_id: str) -> PatientContext | None:
+        q = self._queries
+        async with conn.transaction(readonly=True):
+            await self._set_statement_timeout(conn)
+            patient = await conn.fetchrow(q.patient, patient_id)
+            if patient is None:
+                return None
+            allergies = await self._fetch(conn, q.allergies, patient_id)
+            medications = await self._fetch(conn, q.medications, patient_id)
+            conditions = await self._fetch(conn, q.conditions, patient_id)
+            vitals = await self._fetch(conn, q.vitals, patient_id)
+            care_notes = await self._fetch(conn, q.care_notes, patient_id)
+        return patient_from_rows(
+            patient_id,
+            self._row(patient),
+            allergies=allergies,
+            medications=medications,
+            conditions=conditions,
+            vitals=vitals[0] if vitals else None,
+            care_notes=care_notes,
+        )
+
+    async def _set_statement_timeout(self, conn: _Conn) -> None:
+        await conn.execute(
+            "SELECT set_config('statement_timeout', $1, true)", self._statement_timeout_ms
+        )
+
+    async def _fetch(self, conn: _Conn, query: str | None, patient_id: str) -> list[Row]:
+        if query is None:
+            return []
+        return [self._row(record) for record in await conn.fetch(query, patient_id)]
+
+    def _row(self, record: asyncpg.Record) -> Row:
+        renamed = {column: field for field, column in self._queries.columns.items()}
+        return {renamed.get(key, key): value for key, value in record.items()}
+
+    def _check_id(self, name: str, value: object) -> None:
+        # The message names the rule, never the value: an id is patient data.
+        if not isinstance(value, str) or not self._id_pattern.fullmatch(value):
+            raise ValueError(
+                f"{name} is ill-formed: it must match {self._queries.patient_id_pattern}"
+            )
+
+    async def _guard(
+        self,
+        what: str,
+        limit: float,
+        work: Callable[[], Awaitable[_T]],
+        patient_hash: str | None = None,
+    ) -> _T:
+        """Run ``work`` within ``limit`` seconds, turning database errors into the package's."""
+        if self._closed:
+            raise PatientContextUnavailable(f"{what}: the patient context provider is closed")
+        try:
+            async with asyncio.timeout(limit):
+                return await work()
+        except PatientContextError:
+            raise
+        except TimeoutError:
+            error: PatientContextError = PatientContextUnavailable(
+                f"{what}: no answer within {limit:g} s"
+            )
+        except _UNAVAILABLE as exc:
+            error = PatientContextUnavailable(
+                f"{what}: database unavailable ({type(exc).__name__})"
+            )
+        except asyncpg.PostgresError as exc:
+            # Never the message: it can quote the query's arguments.
+            error = PatientContextError(
+                f"{what}: query failed ({type(exc).__name__}, SQLSTATE {exc.sqlstate})"
+            )
+        except asyncpg.InterfaceError as exc:
+            if isinstance(exc, ValueError):  # a value the query could not encode
+                error = PatientContextError(f"{what}: query failed ({type(exc).__name__})")
+            else:  # connection lost mid-query, pool closing
+                error = PatientContextUnavailable(
+                    f"{what}: database unavailable ({type(exc).__name__})"
+                )
+        logger.warning(
+            "patient database read failed",
+            extra={"what": what, "error": str(error), "patient_hash": patient_hash},
+        )
+        raise error from None
+
+
+def _seconds(name: str, value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a positive number of seconds")
+    return float(value)
+
+
+def _check_label(name: str, value: object) -> None:
+    if not _is_text(value) or len(value) > _MAX_LABEL:
+        raise ValueError(f"{name} must be a non-empty string of at most {_MAX_LABEL} characters")
+
+
+def _is_text(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
