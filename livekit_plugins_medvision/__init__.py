@@ -30,6 +30,7 @@ from .patients import (
 )
 from .privacy import hash_patient_id
 from .version import __version__
+from .vision import VideoSink, VideoSourcePreference, VisionOptions, VisionStats, VisionStreamer
 
 __all__ = [
     "AvatarConfig",
@@ -41,6 +42,11 @@ __all__ = [
     "PatientQueries",
     "PricingError",
     "StreamerClosedError",
+    "VideoSink",
+    "VideoSourcePreference",
+    "VisionOptions",
+    "VisionStats",
+    "VisionStreamer",
     "__version__",
     "clinic_instructions",
     "hash_patient_id",

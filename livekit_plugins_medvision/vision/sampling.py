@@ -1,0 +1,110 @@
+"""When to send a frame: speech-aware rate, change detection and keep-alive.
+
+Pure logic, no I/O and no threads: time comes from an injected clock, so the rules are tested
+without sleeping. The rate gate runs on the event loop for every received frame (a clock read and
+a comparison); the luma difference runs in the worker thread on a 32×18 thumbnail.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["FrameSampler", "Thumbnail", "thumbnail_difference"]
+
+Thumbnail = npt.NDArray[np.uint8]
+"""A tiny luma image (rows × columns) that stands for a whole frame in change detection."""
+
+
+def thumbnail_difference(a: Thumbnail, b: Thumbnail) -> float:
+    """Return the mean absolute difference (0-255) of two luma thumbnails.
+
+    Thumbnails of different shapes (an orientation change) count as entirely different.
+    """
+    if a.shape != b.shape:
+        return 255.0
+    return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
+
+
+class FrameSampler:
+    """Decides which received frames are worth a look, and which of those must be sent.
+
+    A frame is *due* when the interval of the current rate (``fps`` while the user speaks,
+    ``silent_fps`` otherwise) has passed since the last sample. A due frame is *forced* (sent
+    whatever its content) when it is the first since ``restart()`` or when ``keepalive_s`` has
+    passed since the last frame sent; otherwise the worker skips it if it barely differs from
+    the last frame sent.
+    """
+
+    def __init__(
+        self,
+        *,
+        fps: float,
+        silent_fps: float,
+        keepalive_s: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self._clock = clock
+        self._fps = fps
+        self._silent_fps = silent_fps
+        self._keepalive_s = keepalive_s
+        self._speaking = False
+        self._last_sample: float | None = None
+        self._last_sent: float | None = None
+        self._reference: Thumbnail | None = None
+
+    @property
+    def user_speaking(self) -> bool:
+        """Whether the faster, speaking rate applies."""
+        return self._speaking
+
+    @user_speaking.setter
+    def user_speaking(self, speaking: bool) -> None:
+        self._speaking = speaking
+
+    @property
+    def reference(self) -> Thumbnail | None:
+        """The thumbnail of the last frame sent, or ``None`` before the first one."""
+        return self._reference
+
+    def configure(self, *, fps: float, silent_fps: float, keepalive_s: float) -> None:
+        """Change the rates and keep-alive; the next decision uses them."""
+        self._fps = fps
+        self._silent_fps = silent_fps
+        self._keepalive_s = keepalive_s
+
+    def restart(self) -> None:
+        """Forget the past: the next frame is due at once and sent whatever its content."""
+        self._last_sample = None
+        self._last_sent = None
+        self._reference = None
+
+    def interval(self) -> float:
+        """Return the seconds between samples at the current rate (``inf`` when it is 0)."""
+        rate = self._fps if self._speaking else self._silent_fps
+        return 1.0 / rate if rate > 0 else math.inf
+
+    def due(self) -> bool:
+        """Return whether a frame received now should be looked at (never at a rate of 0)."""
+        interval = self.interval()
+        if math.isinf(interval):
+            return False
+        return self._last_sample is None or self._clock() - self._last_sample >= interval
+
+    def take(self) -> bool:
+        """Record that a due frame goes to the worker; return whether it must be sent.
+
+        A frame must be sent when none has been since ``restart()`` or when the keep-alive
+        interval has passed since the last one sent.
+        """
+        now = self._clock()
+        self._last_sample = now
+        return self._last_sent is None or now - self._last_sent >= self._keepalive_s
+
+    def record_sent(self, thumbnail: Thumbnail) -> None:
+        """Record a frame sent: the reference for change detection and the keep-alive clock."""
+        self._last_sent = self._clock()
+        self._reference = thumbnail

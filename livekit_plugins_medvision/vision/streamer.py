@@ -1,0 +1,525 @@
+"""VisionStreamer: a participant's camera or screen share to Gemini Live, off the event loop.
+
+The event loop only reads frames (``rtc.VideoStream(capacity=1)``, the latest frame wins),
+checks the clock and pushes small, ready frames; everything that touches pixels runs in one
+worker thread. See the package README for the design and the benchmark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from types import TracebackType
+from typing import Self, TypeVar
+
+from google.genai import types
+from livekit import rtc
+from livekit.agents import AgentSession, UserStateChangedEvent, llm, utils
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
+from livekit.agents.utils import images
+from livekit.rtc.room import EventTypes
+
+from ..errors import StreamerClosedError
+from ..log import logger
+from ..tokens import estimate_image_tokens
+from .delivery import FixedTarget, SessionTarget, Target, VideoSink
+from .encoder import Prepared, Skipped, frame_problem, jpeg_size, prepare_frame, rotation_of
+from .options import DEFAULT_MODEL, VideoSourcePreference, VisionOptions
+from .sampling import FrameSampler, Thumbnail
+from .sources import pick_source
+from .stats import StatsRecorder, VisionStats
+from .worker import FrameWorker
+
+__all__ = ["VisionStreamer"]
+
+_U = TypeVar("_U")
+
+_CALIBRATE_EVERY = 10  # measure the real JPEG size of one sent frame in this many
+_ROOM_EVENTS: tuple[EventTypes, ...] = (
+    "participant_connected",
+    "participant_disconnected",
+    "track_subscribed",
+    "track_unsubscribed",
+    "track_unpublished",
+    "track_muted",
+    "track_unmuted",
+)
+
+
+@dataclass
+class _Pump:
+    """One followed track: its stream and the task reading it."""
+
+    track: rtc.Track
+    stream: rtc.VideoStream
+    task: asyncio.Task[None]
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What the worker returns for one frame."""
+
+    outcome: Prepared | Skipped
+    jpeg_bytes: int | None
+
+
+class VisionStreamer:
+    """Streams one participant's video to a realtime model, sampled, shrunk and off the loop.
+
+    Use ``await start(session, room=room)`` inside an agent, or ``start_track(track, sink)``
+    to stream one track into any ``VideoSink``. Give the ``RealtimeModel``
+    ``image_encode_options=streamer.image_encode_options()`` so that it does not resize the
+    frames a second time on the event loop (that option is not readable back through public
+    API, so it cannot be checked here).
+
+    Example:
+        ```python
+        streamer = VisionStreamer(fps=1.0, silent_fps=0.3, max_size=768)
+        model = google.realtime.RealtimeModel(image_encode_options=streamer.image_encode_options())
+        session = AgentSession[None](llm=model)
+        await session.start(agent, room=ctx.room)  # RoomIO video input left off (the default)
+        await streamer.start(session, room=ctx.room)
+        ```
+    """
+
+    def __init__(
+        self,
+        *,
+        fps: float = 1.0,
+        silent_fps: float = 0.3,
+        max_size: int = 768,
+        jpeg_quality: int = 75,
+        source: VideoSourcePreference = "camera_then_screen_share",
+        change_threshold: float = 2.0,
+        keepalive_s: float = 10.0,
+        allow_above_1fps: bool = False,
+        model: str | None = None,
+        media_resolution: types.MediaResolution | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Validate the options; nothing runs until ``start`` or ``start_track``.
+
+        Args:
+            fps: Frames per second while the user speaks (at most 1 unless ``allow_above_1fps``).
+            silent_fps: Frames per second while the user is silent; 0 sends nothing then.
+            max_size: Longest side in pixels of a frame sent; smaller frames are not upscaled.
+            jpeg_quality: JPEG quality (1-100) for ``image_encode_options()``.
+            source: Which video track of the participant to follow.
+            change_threshold: Mean luma difference (0-255) under which a frame is skipped as
+                unchanged; 0 turns change detection off.
+            keepalive_s: Seconds after which an unchanged scene is sent anyway.
+            allow_above_1fps: Lift Gemini Live's 1 frame per second limit.
+            model: Gemini model for the token estimate; by default the session's model.
+            media_resolution: The model's ``media_resolution``, for the token estimate.
+            clock: Monotonic clock in seconds (injected by tests).
+
+        Raises:
+            ValueError: an option out of range or of the wrong type (named in the message).
+        """
+        self._opts = VisionOptions(
+            fps=fps,
+            silent_fps=silent_fps,
+            max_size=max_size,
+            jpeg_quality=jpeg_quality,
+            source=source,
+            change_threshold=change_threshold,
+            keepalive_s=keepalive_s,
+            allow_above_1fps=allow_above_1fps,
+            model=model,
+            media_resolution=media_resolution,
+        )
+        self._sampler = FrameSampler(
+            fps=fps, silent_fps=silent_fps, keepalive_s=keepalive_s, clock=clock
+        )
+        self._stats = StatsRecorder()
+        self._paused = False
+        self._closed = False
+        self._target: Target | None = None
+        self._pump: _Pump | None = None
+        self._generation = 0
+        self._closing: set[asyncio.Task[None]] = set()
+        self._worker: FrameWorker | None = None
+        self._bytes_per_pixel: float | None = None
+        self._session_model: str | None = None
+        self._detach: list[Callable[[], None]] = []
+        self._logged: set[str] = set()
+
+    # -- public surface ------------------------------------------------------------------------
+
+    @property
+    def options(self) -> VisionOptions:
+        """The current options (frozen; change them with ``update_options``)."""
+        return self._opts
+
+    @property
+    def stats(self) -> VisionStats:
+        """A frozen snapshot of the counters and timings."""
+        return self._stats.snapshot()
+
+    @property
+    def paused(self) -> bool:
+        """Whether sending is paused."""
+        return self._paused
+
+    @property
+    def user_speaking(self) -> bool:
+        """Whether the speaking rate (``fps``) applies rather than ``silent_fps``."""
+        return self._sampler.user_speaking
+
+    def image_encode_options(self) -> images.EncodeOptions:
+        """Return the ``EncodeOptions`` the ``RealtimeModel`` needs: no second resize, our quality.
+
+        Pass it as ``RealtimeModel(image_encode_options=...)``; with the plugin's default
+        options every frame would be resized again (up to 1024 px) on the event loop.
+        """
+        return images.EncodeOptions(
+            format="JPEG", quality=self._opts.jpeg_quality, resize_options=None
+        )
+
+    def update_options(
+        self,
+        *,
+        fps: NotGivenOr[float] = NOT_GIVEN,
+        silent_fps: NotGivenOr[float] = NOT_GIVEN,
+        max_size: NotGivenOr[int] = NOT_GIVEN,
+        jpeg_quality: NotGivenOr[int] = NOT_GIVEN,
+        source: NotGivenOr[VideoSourcePreference] = NOT_GIVEN,
+        change_threshold: NotGivenOr[float] = NOT_GIVEN,
+        keepalive_s: NotGivenOr[float] = NOT_GIVEN,
+        allow_above_1fps: NotGivenOr[bool] = NOT_GIVEN,
+        model: NotGivenOr[str | None] = NOT_GIVEN,
+        media_resolution: NotGivenOr[types.MediaResolution | None] = NOT_GIVEN,
+    ) -> None:
+        """Change options while streaming; the next frame uses them.
+
+        ``jpeg_quality`` changes ``image_encode_options()`` and the bytes estimate only: the
+        google ``RealtimeModel`` keeps the encode options it was built with.
+
+        Raises:
+            ValueError: an option out of range or of the wrong type; nothing is changed then.
+        """
+        new = self._opts.replace(
+            fps=fps,
+            silent_fps=silent_fps,
+            max_size=max_size,
+            jpeg_quality=jpeg_quality,
+            source=source,
+            change_threshold=change_threshold,
+            keepalive_s=keepalive_s,
+            allow_above_1fps=allow_above_1fps,
+            model=model,
+            media_resolution=media_resolution,
+        )
+        old, self._opts = self._opts, new
+        self._sampler.configure(fps=new.fps, silent_fps=new.silent_fps, keepalive_s=new.keepalive_s)
+        if (new.max_size, new.jpeg_quality) != (old.max_size, old.jpeg_quality):
+            self._bytes_per_pixel = None
+        if new.source != old.source and self._room is not None:
+            self._reselect()
+
+    def pause(self) -> None:
+        """Stop sending frames; streams stay open so ``resume()`` is immediate."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Send again, starting with the next frame received."""
+        if self._paused:
+            self._paused = False
+            self._sampler.restart()
+
+    def set_user_speaking(self, speaking: bool) -> None:
+        """Tell the streamer whether the user speaks (``start(session)`` follows it by itself)."""
+        self._sampler.user_speaking = speaking
+
+    def start_track(self, track: rtc.Track, sink: VideoSink) -> None:
+        """Stream one video track into ``sink``, replacing any track streamed so far.
+
+        Must be called from the event loop. The first frame is sent at once.
+
+        Raises:
+            StreamerClosedError: after ``aclose()``.
+        """
+        self._check_open()
+        self._target = FixedTarget(sink)
+        self._follow(track)
+
+    async def start(
+        self,
+        session: AgentSession[_U],
+        *,
+        room: rtc.Room,
+        participant_identity: str | None = None,
+    ) -> None:
+        """Follow a participant's video in ``room`` and send it to the session's realtime model.
+
+        Follows ``participant_identity``, else the participant the session's RoomIO is linked
+        to, else the first non-agent participant; agent participants (avatars included) are
+        never followed. Call it after ``session.start()``.
+
+        Raises:
+            StreamerClosedError: after ``aclose()``.
+            RuntimeError: already started, or the session has its own video input (RoomIO
+                ``video_input=True``), which would send every frame twice.
+        """
+        self._check_open()
+        if self._target is not None:
+            raise RuntimeError("VisionStreamer is already started")
+        if session.input.video is not None:
+            raise RuntimeError(
+                "the AgentSession already has a video input (RoomIO video_input=True?); "
+                "leave it off so VisionStreamer is the only one sending frames"
+            )
+        model = session.llm
+        if isinstance(model, llm.RealtimeModel) and model.model != "unknown":
+            self._session_model = model.model
+        self._target = SessionTarget(session)
+        self._sampler.user_speaking = session.user_state == "speaking"
+        self._room = room
+        self._identity = participant_identity
+        self._linked = partial(_linked_identity, session)
+
+        session.on("user_state_changed", self._on_user_state)
+        self._detach.append(partial(session.off, "user_state_changed", self._on_user_state))
+        for event in _ROOM_EVENTS:
+            room.on(event, self._on_room_change)
+            self._detach.append(partial(room.off, event, self._on_room_change))
+        self._reselect()
+
+    async def aclose(self) -> None:
+        """Stop everything: listeners, the track reader, the stream and the worker thread.
+
+        Idempotent; a frame in flight is finished by the worker and discarded.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        for detach in self._detach:
+            detach()
+        self._detach.clear()
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            await self._close_pump(pump)
+        if self._closing:
+            await asyncio.gather(*self._closing)
+        if self._worker is not None:
+            await self._worker.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- following tracks --------------------------------------------------------------------
+
+    _room: rtc.Room | None = None
+    _identity: str | None = None
+    _linked: Callable[[], str | None] | None = None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StreamerClosedError("VisionStreamer is closed")
+
+    def _on_user_state(self, event: UserStateChangedEvent) -> None:
+        self._sampler.user_speaking = event.new_state == "speaking"
+
+    def _on_room_change(self, *_args: object) -> None:
+        self._reselect()
+
+    def _reselect(self) -> None:
+        """Follow the preferred live video track of the followed participant, or none."""
+        if self._closed or self._room is None:
+            return
+        track: rtc.Track | None = None
+        participant = self._followed_participant(self._room)
+        if participant is not None:
+            live = {
+                pub.source: pub.track
+                for pub in participant.track_publications.values()
+                if pub.kind == rtc.TrackKind.KIND_VIDEO and pub.track is not None and not pub.muted
+            }
+            source = pick_source(live.keys(), self._opts.source)
+            track = live.get(source) if source is not None else None
+        current = self._pump.track if self._pump is not None else None
+        if track is not current and (track is None or current is None or track.sid != current.sid):
+            self._follow(track)
+
+    def _followed_participant(self, room: rtc.Room) -> rtc.RemoteParticipant | None:
+        identity = self._identity
+        if identity is None and self._linked is not None:
+            identity = self._linked()
+        for participant in room.remote_participants.values():
+            if participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+                continue
+            if identity is None or participant.identity == identity:
+                return participant
+        return None
+
+    def _follow(self, track: rtc.Track | None) -> None:
+        """Switch to ``track`` (or to nothing): close the old reader, start a new one."""
+        old, self._pump = self._pump, None
+        self._generation += 1
+        if old is not None:
+            closing = asyncio.create_task(self._close_pump(old), name="medvision-vision-close")
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        if track is None:
+            return
+        if self._worker is None:
+            self._worker = FrameWorker(asyncio.get_running_loop(), name="medvision-vision")
+        self._sampler.restart()
+        stream = rtc.VideoStream(track, capacity=1)
+        task = asyncio.create_task(
+            self._read(stream, self._generation), name="medvision-vision-read"
+        )
+        self._pump = _Pump(track=track, stream=stream, task=task)
+
+    async def _close_pump(self, pump: _Pump) -> None:
+        # A reader blocked in ``async for`` is never woken by the stream's end: cancel it first.
+        await utils.aio.cancel_and_wait(pump.task)
+        await pump.stream.aclose()
+
+    @utils.log_exceptions(logger=logger)
+    async def _read(self, stream: rtc.VideoStream, generation: int) -> None:
+        async for event in stream:
+            self._on_frame(event, generation)
+
+    # -- one frame ---------------------------------------------------------------------------
+
+    def _on_frame(self, event: rtc.VideoFrameEvent, generation: int) -> None:
+        """On the loop, for every frame received: cheap checks, then maybe hand it over."""
+        stats = self._stats
+        stats.frames_received += 1
+        if self._paused:
+            return
+        frame = event.frame
+        problem = frame_problem(frame)
+        if problem is not None:
+            stats.frames_rejected_invalid += 1
+            self._log_once(problem, "video frame rejected: %s", problem)
+            return
+        if not self._sampler.due() or self._target is None or self._target.resolve() is None:
+            return
+        stats.frames_sampled += 1
+        worker = self._worker
+        if worker is None or worker.busy:
+            stats.frames_dropped_busy += 1
+            return
+        force = self._sampler.take()
+        opts = self._opts
+        measure = opts.jpeg_quality if self._needs_calibration() else None
+        worker.submit(
+            partial(
+                _work,
+                frame,
+                rotation_of(event.rotation),
+                max_size=opts.max_size,
+                reference=self._sampler.reference,
+                change_threshold=opts.change_threshold,
+                force=force,
+                measure_quality=measure,
+            ),
+            partial(self._on_worked, generation),
+        )
+
+    def _on_worked(self, generation: int, result: _Work | Exception, worker_ms: float) -> None:
+        """On the loop, when the worker is done with a frame: push it or count why not."""
+        stats = self._stats
+        stats.add_worker_time(worker_ms)
+        if self._closed or generation != self._generation:
+            return  # the track it came from is gone
+        if isinstance(result, Exception):
+            stats.worker_errors += 1
+            self._log_once(
+                f"worker:{type(result).__name__}",
+                "video frame preparation failed (%s); streaming goes on",
+                type(result).__name__,
+            )
+            return
+        outcome = result.outcome
+        if isinstance(outcome, Skipped):
+            stats.frames_skipped_unchanged += 1
+            return
+        sink = self._target.resolve() if self._target is not None else None
+        if self._paused or sink is None:
+            return
+        start = time.perf_counter()
+        try:
+            sink.push_video(outcome.frame)
+        except Exception as error:
+            stats.sink_errors += 1
+            self._log_once(
+                f"sink:{type(error).__name__}",
+                "video sink refused a frame (%s)",
+                type(error).__name__,
+            )
+            return
+        stats.add_on_loop_time((time.perf_counter() - start) * 1000.0)
+        self._count_sent(outcome.frame, outcome.thumbnail, result.jpeg_bytes)
+
+    def _count_sent(self, frame: rtc.VideoFrame, thumbnail: Thumbnail, jpeg: int | None) -> None:
+        stats, opts = self._stats, self._opts
+        self._sampler.record_sent(thumbnail)
+        pixels = frame.width * frame.height
+        if jpeg is not None:
+            self._bytes_per_pixel = jpeg / pixels
+        stats.frames_sent += 1
+        stats.bytes_sent += pixels * (self._bytes_per_pixel or 0.0)
+        stats.last_sent_size = (frame.width, frame.height)
+        stats.estimated_image_tokens += estimate_image_tokens(
+            frame.width,
+            frame.height,
+            model=opts.model or self._session_model or DEFAULT_MODEL,
+            media_resolution=opts.media_resolution,
+            kind="video_frame",
+        )
+
+    def _needs_calibration(self) -> bool:
+        return self._bytes_per_pixel is None or self._stats.frames_sent % _CALIBRATE_EVERY == 0
+
+    def _log_once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._logged:
+            self._logged.add(key)
+            logger.warning(message, *args)
+
+
+def _work(
+    frame: rtc.VideoFrame,
+    rotation: rtc.VideoRotation.ValueType,
+    *,
+    max_size: int,
+    reference: Thumbnail | None,
+    change_threshold: float,
+    force: bool,
+    measure_quality: int | None,
+) -> _Work:
+    """In the worker thread: prepare one frame, and measure its JPEG size when asked."""
+    outcome = prepare_frame(
+        frame,
+        rotation,
+        max_size=max_size,
+        reference=reference,
+        change_threshold=change_threshold,
+        force=force,
+    )
+    jpeg = None
+    if measure_quality is not None and isinstance(outcome, Prepared):
+        jpeg = jpeg_size(outcome.frame, measure_quality)
+    return _Work(outcome, jpeg)
+
+
+def _linked_identity(session: AgentSession[_U]) -> str | None:
+    """The identity of the participant the session's RoomIO is linked to, if any."""
+    with contextlib.suppress(RuntimeError):  # the session was started without a room
+        linked = session.room_io.linked_participant
+        return linked.identity if linked is not None else None
+    return None

@@ -1,0 +1,84 @@
+"""Synthetic but realistic video for the vision tests: a gradient, sensor noise, a moving square."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+from livekit import rtc
+
+Pixels = npt.NDArray[np.uint8]
+
+
+def scene(width: int, height: int, *, t: float = 0.0, seed: int = 0) -> Pixels:
+    """An RGBA picture: diagonal colour gradients, noise, and a bright square that moves with t."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0.0, 255.0, width, dtype=np.float32)[None, :]
+    y = np.linspace(0.0, 255.0, height, dtype=np.float32)[:, None]
+    rgb = np.empty((height, width, 3), dtype=np.float32)
+    rgb[..., 0] = 0.7 * x + 0.3 * y
+    rgb[..., 1] = 0.2 * x + 0.8 * y
+    rgb[..., 2] = 255.0 - 0.6 * x
+    rgb += rng.normal(0.0, 6.0, rgb.shape).astype(np.float32)
+    side = max(2, min(width, height) // 5)
+    left = int((0.1 + 0.6 * ((t * 0.25) % 1.0)) * (width - side))
+    top = (height - side) // 3
+    rgb[top : top + side, left : left + side] = (250.0, 240.0, 40.0)
+    out = np.empty((height, width, 4), dtype=np.uint8)
+    out[..., :3] = np.clip(rgb, 0.0, 255.0).astype(np.uint8)
+    out[..., 3] = 255
+    return out
+
+
+def rgba_frame(pixels: Pixels) -> rtc.VideoFrame:
+    """Wrap RGBA pixels in an rtc frame."""
+    height, width = pixels.shape[:2]
+    return rtc.VideoFrame(width, height, rtc.VideoBufferType.RGBA, pixels.tobytes())
+
+
+def i420_frame(pixels: Pixels) -> rtc.VideoFrame:
+    """The same picture as WebRTC carries it: I420, BT.601 limited range (libyuv)."""
+    return rgba_frame(pixels).convert(rtc.VideoBufferType.I420)
+
+
+def psnr(a: Pixels, b: Pixels) -> float:
+    """Peak signal-to-noise ratio in dB of two RGB(A) pictures of the same size (RGB only)."""
+    diff = a[..., :3].astype(np.float64) - b[..., :3].astype(np.float64)
+    mse = float(np.mean(diff * diff))
+    return 99.0 if mse == 0 else 10.0 * float(np.log10(255.0 * 255.0 / mse))
+
+
+class ManualClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RecordingSink:
+    """A ``VideoSink`` that keeps every frame pushed, and can be told to fail."""
+
+    def __init__(self) -> None:
+        self.frames: list[rtc.VideoFrame] = []
+        self.fail_with: Exception | None = None
+
+    def push_video(self, frame: rtc.VideoFrame) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.frames.append(frame)
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Wait until ``predicate()`` holds, checking as the event loop turns; fail after 10 s."""
+    async with asyncio.timeout(10.0):
+        # The counters have no change event; re-check each time the loop runs other work.
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.002)

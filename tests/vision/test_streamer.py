@@ -1,0 +1,262 @@
+"""VisionStreamer end to end on real rtc frames: VideoSource -> local track -> VideoStream."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from livekit import rtc
+from PIL import Image
+
+from livekit_plugins_medvision import StreamerClosedError
+from livekit_plugins_medvision.tokens import estimate_image_tokens
+from livekit_plugins_medvision.vision import VisionStats, VisionStreamer
+from livekit_plugins_medvision.vision.options import DEFAULT_MODEL
+
+from .frames import ManualClock, RecordingSink, psnr, rgba_frame, scene, until
+
+
+@dataclass
+class Camera:
+    """A local camera track fed by hand."""
+
+    source: rtc.VideoSource
+    track: rtc.LocalVideoTrack
+    width: int
+    height: int
+    captured: int = 0
+
+    def capture(
+        self,
+        *,
+        t: float = 0.0,
+        rotation: rtc.VideoRotation.ValueType = rtc.VideoRotation.VIDEO_ROTATION_0,
+        seed: int = 0,
+    ) -> None:
+        self.source.capture_frame(
+            rgba_frame(scene(self.width, self.height, t=t, seed=seed)), rotation=rotation
+        )
+        self.captured += 1
+
+
+def make_camera(width: int, height: int) -> Camera:
+    """A camera with one frame already captured: until then a VideoSource emits black frames."""
+    source = rtc.VideoSource(width, height)
+    track = rtc.LocalVideoTrack.create_video_track("cam", source)
+    camera = Camera(source, track, width, height)
+    camera.capture()
+    return camera
+
+
+def settled(stats: VisionStats) -> bool:
+    """Every sampled frame has an outcome (nothing in the worker any more)."""
+    done = (
+        stats.frames_sent
+        + stats.frames_skipped_unchanged
+        + stats.frames_dropped_busy
+        + stats.worker_errors
+        + stats.sink_errors
+    )
+    return done == stats.frames_sampled
+
+
+async def feed(streamer: VisionStreamer, camera: Camera, **capture: float | int) -> None:
+    """Capture one frame and wait until the streamer has fully handled it."""
+    before = streamer.stats.frames_received
+    camera.capture(**capture)  # type: ignore[arg-type]  # keywords forwarded as given
+    await until(lambda: streamer.stats.frames_received > before and settled(streamer.stats))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def streamer(clock: ManualClock) -> AsyncIterator[VisionStreamer]:
+    async with VisionStreamer(clock=clock, keepalive_s=5.0) as s:
+        yield s
+
+
+async def test_first_frame_is_sent_at_once_shrunk_and_counted(streamer: VisionStreamer) -> None:
+    camera = make_camera(1920, 1080)
+    sink = RecordingSink()
+    streamer.start_track(camera.track, sink)
+    await feed(streamer, camera)
+
+    assert len(sink.frames) == 1
+    frame = sink.frames[0]
+    assert (frame.width, frame.height, frame.type) == (768, 432, rtc.VideoBufferType.RGBA)
+    stats = streamer.stats
+    assert (stats.frames_received, stats.frames_sampled, stats.frames_sent) == (1, 1, 1)
+    assert stats.last_sent_size == (768, 432)
+    assert stats.estimated_image_tokens == estimate_image_tokens(768, 432, model=DEFAULT_MODEL)
+    assert stats.bytes_sent > 1000
+    assert stats.worker_ms_max > 0 and stats.on_loop_ms_p50 >= 0
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [((640, 360), (640, 360)), ((1280, 720), (768, 432)), ((720, 1280), (432, 768))],
+)
+async def test_output_fits_max_size_keeps_aspect_never_upscales(
+    streamer: VisionStreamer, size: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    camera = make_camera(*size)
+    sink = RecordingSink()
+    streamer.start_track(camera.track, sink)
+    await feed(streamer, camera)
+    assert [(f.width, f.height) for f in sink.frames] == [expected]
+
+
+async def test_rotation_is_honoured(streamer: VisionStreamer) -> None:
+    camera = make_camera(1280, 720)
+    sink = RecordingSink()
+    streamer.start_track(camera.track, sink)
+    await feed(streamer, camera, rotation=rtc.VideoRotation.VIDEO_ROTATION_90)
+
+    frame = sink.frames[0]
+    assert (frame.width, frame.height) == (432, 768)
+    # Turned a quarter clockwise: the source's left column is now the top row.
+    source = scene(1280, 720)
+    sent = np.frombuffer(frame.data, np.uint8).reshape(768, 432, 4)
+    expected_top = source[::-1, 0, :3].astype(np.float64)  # bottom-left to top-left
+    top = sent[0, :, :3].astype(np.float64)
+    assert abs(top.mean() - expected_top.mean()) < 12
+
+
+async def test_colours_stay_close_to_the_source(streamer: VisionStreamer) -> None:
+    camera = make_camera(1280, 720)
+    sink = RecordingSink()
+    streamer.start_track(camera.track, sink)
+    await feed(streamer, camera)
+
+    sent = np.frombuffer(sink.frames[0].data, np.uint8).reshape(432, 768, 4)
+    reference = rgba_frame(scene(1280, 720))
+    ref = Image.frombytes("RGBA", (1280, 720), bytes(reference.data)).resize(
+        (768, 432), Image.Resampling.LANCZOS
+    )
+    assert psnr(sent, np.asarray(ref)) > 30.0
+
+
+async def test_speaking_rate_vs_silent_rate(clock: ManualClock) -> None:
+    async with VisionStreamer(clock=clock, fps=1.0, silent_fps=0.25, change_threshold=0) as s:
+        camera = make_camera(320, 180)
+        sink = RecordingSink()
+        s.start_track(camera.track, sink)
+
+        async def run(seconds: float) -> int:
+            sent = s.stats.frames_sent
+            for step in range(int(seconds * 8)):  # 8 frames a second, exact in binary
+                await feed(s, camera, t=step / 8)
+                clock.advance(0.125)
+            return s.stats.frames_sent - sent
+
+        s.set_user_speaking(True)
+        assert s.user_speaking
+        assert await run(5.0) == 5  # one a second, the first at once
+        s.set_user_speaking(False)
+        assert await run(8.0) == 2  # one every four seconds
+        assert s.stats.frames_received == 104
+
+
+async def test_silent_fps_zero_sends_nothing_while_silent(clock: ManualClock) -> None:
+    async with VisionStreamer(clock=clock, silent_fps=0.0) as s:
+        camera = make_camera(320, 180)
+        sink = RecordingSink()
+        s.start_track(camera.track, sink)
+        for _ in range(3):
+            await feed(s, camera)
+            clock.advance(2.0)
+        assert sink.frames == []
+        s.set_user_speaking(True)
+        await feed(s, camera)
+        assert len(sink.frames) == 1
+
+
+async def test_unchanged_frames_are_skipped_with_a_keepalive(clock: ManualClock) -> None:
+    async with VisionStreamer(clock=clock, keepalive_s=5.0, silent_fps=1.0) as s:
+        camera = make_camera(640, 360)
+        sink = RecordingSink()
+        s.start_track(camera.track, sink)
+        for second in range(12):  # the same scene once a second, new sensor noise each time
+            await feed(s, camera, seed=second)
+            clock.advance(1.0)
+        stats = s.stats
+        assert stats.frames_sent == 3  # t = 0, 5, 10
+        assert stats.frames_skipped_unchanged == 9
+        await feed(s, camera, t=2.0)  # the square moved: sent at once
+        assert s.stats.frames_sent == 4
+
+
+async def test_track_replacement_sends_the_new_track_at_once(streamer: VisionStreamer) -> None:
+    first, second = make_camera(640, 360), make_camera(320, 240)
+    sink = RecordingSink()
+    streamer.start_track(first.track, sink)
+    await feed(streamer, first)
+    streamer.start_track(second.track, sink)
+    await feed(streamer, second)  # no clock advance: due anyway as a new source
+    first.capture()  # the old track no longer reaches the streamer
+    await feed(streamer, second)
+    assert [(f.width, f.height) for f in sink.frames] == [(640, 360), (320, 240)]
+    assert streamer.stats.frames_received == 3
+
+
+async def test_pause_resume_and_update_options(
+    streamer: VisionStreamer, clock: ManualClock
+) -> None:
+    camera = make_camera(1280, 720)
+    sink = RecordingSink()
+    streamer.start_track(camera.track, sink)
+    await feed(streamer, camera)
+    streamer.pause()
+    assert streamer.paused
+    clock.advance(10.0)
+    await feed(streamer, camera, t=1.0)
+    assert len(sink.frames) == 1
+
+    streamer.update_options(max_size=320, jpeg_quality=60)
+    assert streamer.options.max_size == 320
+    assert streamer.image_encode_options().quality == 60
+    assert streamer.image_encode_options().resize_options is None
+    streamer.resume()
+    await feed(streamer, camera, t=2.0)  # sent at once after resume, at the new size
+    assert (sink.frames[-1].width, sink.frames[-1].height) == (320, 180)
+
+    with pytest.raises(ValueError, match="fps"):
+        streamer.update_options(fps=5.0)
+    assert streamer.options.fps == 1.0
+
+
+async def test_a_failing_sink_is_counted_and_streaming_goes_on(
+    streamer: VisionStreamer, clock: ManualClock
+) -> None:
+    camera = make_camera(640, 360)
+    sink = RecordingSink()
+    sink.fail_with = RuntimeError("session closed")
+    streamer.start_track(camera.track, sink)
+    await feed(streamer, camera)
+    assert streamer.stats.sink_errors == 1
+    sink.fail_with = None
+    clock.advance(5.0)
+    await feed(streamer, camera, t=1.0)
+    assert len(sink.frames) == 1
+    assert streamer.stats.frames_sent == 1
+
+
+async def test_aclose_with_a_frame_in_flight(clock: ManualClock) -> None:
+    streamer = VisionStreamer(clock=clock)
+    camera = make_camera(3840, 2160)
+    sink = RecordingSink()
+    streamer.start_track(camera.track, sink)
+    camera.capture(t=1.0)
+    await until(lambda: streamer.stats.frames_sampled == 1)
+    await streamer.aclose()
+    await streamer.aclose()  # idempotent
+    assert not [t for t in threading.enumerate() if t.name == "medvision-vision"]
+    assert len(sink.frames) <= 1  # finished before the close, or discarded
+    with pytest.raises(StreamerClosedError):
+        streamer.start_track(camera.track, sink)
