@@ -150,6 +150,8 @@ class FakeGeminiLive:
         self._handles: dict[str, _Counts] = {}
         self._waiters: list[tuple[Callable[[Received], bool], asyncio.Future[None]]] = []
         self._turn_count = 0
+        self._setup_open = asyncio.Event()
+        self._setup_open.set()
         self._state = _State.NEW
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._certificate: LocalCertificate | None = None
@@ -202,6 +204,7 @@ class FakeGeminiLive:
             self._state = _State.CLOSED
             return
         self._state = _State.CLOSED
+        self._setup_open.set()  # a held setup would keep its connection handler from ending
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -339,6 +342,18 @@ class FakeGeminiLive:
 
     # Acting as the service
 
+    def hold_setup(self) -> None:
+        """Keep new connections waiting for ``setupComplete`` until ``release_setup()``.
+
+        Lets a test act while a client is connecting but not ready, e.g. to check what piles
+        up in its send queue.
+        """
+        self._setup_open.clear()
+
+    def release_setup(self) -> None:
+        """Answer the setups held by ``hold_setup()``, and any later ones at once."""
+        self._setup_open.set()
+
     async def send_go_away(self, time_left: str = "1s") -> None:
         """Tell every open connection it will be closed soon, as the service does ~60 s ahead.
 
@@ -434,6 +449,7 @@ class FakeGeminiLive:
 
     async def _on_setup(self, connection: _Connection, setup: Setup, now: float) -> None:
         connection.setup = setup
+        await self._setup_open.wait()
         if setup.resumption_handle is not None:
             # The handle restores the conversation: the context carries on from where it was.
             connection.context = self._handles.get(setup.resumption_handle, _Counts()).copy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -302,3 +303,22 @@ async def test_environment_recipe(server: FakeGeminiLive, monkeypatch: pytest.Mo
         await client.aio.aclose()
     assert messages[-1].usage_metadata is not None
     assert server.received.setups[0].model == f"models/{MODEL}"
+
+
+async def test_held_setup_keeps_the_client_connecting(
+    server: FakeGeminiLive, client: genai.Client
+) -> None:
+    server.hold_setup()
+    connected = asyncio.Event()
+
+    async def connect() -> None:
+        async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY):
+            connected.set()
+
+    task = asyncio.create_task(connect())
+    await server.wait_for(lambda r: len(r.connections) == 1)
+    assert not connected.is_set() and server.received.setups == []
+    server.release_setup()
+    await task
+    assert connected.is_set()
+    assert len(server.received.setups) == 1
