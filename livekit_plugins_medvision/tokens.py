@@ -61,10 +61,13 @@ def estimate_image_tokens(
             ``"image"`` for a standalone image part.
 
     Raises:
-        ValueError: a size that is not a positive integer, or an empty model name.
+        ValueError: a size that is not a positive integer, an empty model name or an unknown
+            ``kind``.
     """
     _check_size("width", width)
     _check_size("height", height)
+    if kind not in ("image", "video_frame"):
+        raise ValueError("kind must be 'image' or 'video_frame'")
     name = model.removeprefix("models/").strip().lower()
     if not name:
         raise ValueError("model must name a Gemini model")

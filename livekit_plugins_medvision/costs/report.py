@@ -183,7 +183,8 @@ class CostReport:
 
 
 def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    # Plain notation without trailing zeros: "0.042", never "0.04200000" or "4.2E-2".
+    return None if value is None else f"{value.normalize():f}"
 
 
 def _show(value: Decimal | None, *, places: int = 6) -> str:
@@ -194,4 +195,6 @@ def _show(value: Decimal | None, *, places: int = 6) -> str:
 
 def _json_field(value: object) -> JSONValue:
     # Decimal rates, the source URL and the ISO date, as strings.
+    if isinstance(value, Decimal):
+        return _money(value)
     return None if value is None else str(value)

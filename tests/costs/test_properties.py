@@ -1,0 +1,90 @@
+"""Property tests: the session total is the sum of per-turn costs and never decreases."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from google.genai import types
+from hypothesis import given, settings, strategies as st
+
+from livekit_plugins_medvision.costs import Bucket, CostTracker, UsageUpdatedEvent
+
+from .factories import details
+
+MODELS = st.sampled_from(
+    ["gemini-3.1-flash-live-preview", "gemini-3.8-live", "gemini-live-2.5-flash-native-audio"]
+)
+COUNT = st.integers(min_value=0, max_value=200_000)
+MODALITIES = st.sampled_from(["TEXT", "AUDIO", "IMAGE", "VIDEO", "DOCUMENT"])
+
+
+@st.composite
+def usage_messages(draw: st.DrawFn) -> types.UsageMetadata:
+    prompt = draw(st.dictionaries(MODALITIES, COUNT, max_size=4))
+    response = draw(st.dictionaries(st.sampled_from(["TEXT", "AUDIO"]), COUNT, max_size=2))
+    # The server's counts may exceed, match or (wrongly) fall short of the details.
+    prompt_total = sum(prompt.values()) + draw(st.integers(min_value=-50, max_value=500))
+    return types.UsageMetadata(
+        prompt_token_count=max(prompt_total, 0),
+        response_token_count=sum(response.values()) + draw(st.integers(0, 100)),
+        thoughts_token_count=draw(st.none() | COUNT),
+        tool_use_prompt_token_count=draw(st.none() | COUNT),
+        prompt_tokens_details=details(**prompt) or None,
+        response_tokens_details=details(**response) or None,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(model=MODELS, turns=st.lists(usage_messages(), max_size=12))
+def test_total_is_the_sum_of_turns_and_never_decreases(
+    model: str, turns: list[types.UsageMetadata]
+) -> None:
+    tracker = CostTracker(model)
+    running: list[Decimal] = []
+    per_turn: list[Decimal] = []
+
+    def on_usage(event: UsageUpdatedEvent) -> None:
+        assert event.turn_usd is not None and event.report.total_usd is not None
+        per_turn.append(event.turn_usd)
+        running.append(event.report.total_usd)
+
+    tracker.on("usage_updated", on_usage)
+    for message in turns:
+        tracker.track_usage(message)
+
+    total = tracker.report().total_usd
+    assert total == sum(per_turn, Decimal(0))
+    assert running == sorted(running)
+    assert all(cost >= 0 for cost in per_turn)
+
+    # Each turn priced alone, by a tracker of its own, adds up to the same total.
+    alone = Decimal(0)
+    for message in turns:
+        single = CostTracker(model)
+        single.track_usage(message)
+        assert single.report().total_usd is not None
+        alone += single.report().total_usd or Decimal(0)
+    assert total == alone
+
+
+@settings(max_examples=60, deadline=None)
+@given(model=MODELS, turns=st.lists(usage_messages(), min_size=1, max_size=8))
+def test_buckets_add_up_and_the_default_policy_never_under_counts(
+    model: str, turns: list[types.UsageMetadata]
+) -> None:
+    conservative = CostTracker(model)
+    cheap = CostTracker(model, unattributed_policy="input_text")
+    for message in turns:
+        conservative.track_usage(message)
+        cheap.track_usage(message)
+
+    report = conservative.report()
+    assert report.total_usd == sum((line.usd or Decimal(0) for line in report.buckets), Decimal(0))
+    prompt = sum(m.prompt_token_count or 0 for m in turns)
+    input_buckets = (Bucket.INPUT_TEXT, Bucket.INPUT_AUDIO, Bucket.INPUT_IMAGE)
+    labelled = sum(report.bucket(b).tokens for b in input_buckets)
+    # every prompt token is in exactly one input bucket, unless details over-count the prompt
+    assert labelled + report.bucket(Bucket.INPUT_UNATTRIBUTED).tokens >= prompt
+    cheap_total = cheap.report().total_usd
+    assert cheap_total is not None
+    assert report.total_usd >= cheap_total
