@@ -80,13 +80,15 @@ async def test_two_turns_and_a_reconnect_are_priced_from_the_scripted_usage(
     tracker.attach(session)
     try:
         await session.start(Agent(instructions="You help a clinic."), record=False)
-        await session.generate_reply()
+        reply = await session.generate_reply()
+        assert reply.done()
         async with asyncio.timeout(10):
             await turns.get()
 
         await server.send_go_away(time_left="1s")  # the model reconnects with its handle
         await server.wait_for_connections(2)
-        await session.generate_reply()
+        reply = await session.generate_reply()
+        assert reply.done()
         async with asyncio.timeout(10):
             await turns.get()
     finally:
