@@ -1,0 +1,215 @@
+"""Budgets: validation, the steps in order, and their effect on a streamer double."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+import pytest
+
+from livekit_plugins_medvision.costs import (
+    Budget,
+    BudgetHardExceededEvent,
+    BudgetSoftExceededEvent,
+    BudgetStep,
+    CostTracker,
+    VideoDegradedEvent,
+    VideoStreamer,
+)
+
+from .factories import FakeStreamer, usage
+
+FLASH = "gemini-3.1-flash-live-preview"
+# 500 audio tokens at 3.00 per 1M: each turn costs 0.0015 USD.
+TURN = usage(prompt={"AUDIO": 500})
+
+Event = BudgetSoftExceededEvent | VideoDegradedEvent | BudgetHardExceededEvent
+
+
+def record(tracker: CostTracker) -> list[Event]:
+    seen: list[Event] = []
+
+    def on_event(event: Event) -> None:
+        seen.append(event)
+
+    for name in ("budget_soft_exceeded", "video_degraded", "budget_hard_exceeded"):
+        tracker.on(name, on_event)
+    return seen
+
+
+def test_the_streamer_double_satisfies_the_protocol() -> None:
+    streamer: VideoStreamer = FakeStreamer()
+    assert streamer.options.max_size == 768
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "option"),
+    [
+        ({}, "soft_usd, hard_usd"),
+        ({"soft_usd": Decimal(0)}, "soft_usd"),
+        ({"soft_usd": 0.5}, "soft_usd"),
+        ({"hard_usd": Decimal("NaN")}, "hard_usd"),
+        ({"soft_usd": Decimal(2), "hard_usd": Decimal(1)}, "soft_usd must be below hard_usd"),
+        ({"soft_usd": Decimal(1), "degraded_fps": 0.0}, "degraded_fps"),
+        ({"soft_usd": Decimal(1), "degraded_silent_fps": float("inf")}, "degraded_silent_fps"),
+        ({"soft_usd": Decimal(1), "degraded_max_size": 0}, "degraded_max_size"),
+        ({"soft_usd": Decimal(1), "degraded_max_size": 512.0}, "degraded_max_size"),
+    ],
+)
+def test_bad_budgets_name_the_option(kwargs: dict[str, object], option: str) -> None:
+    with pytest.raises(ValueError, match=option):
+        Budget(**kwargs)  # type: ignore[arg-type]  # bad values on purpose
+
+
+def test_steps_by_cost() -> None:
+    budget = Budget(soft_usd=Decimal("1"), hard_usd=Decimal("3"))
+    assert budget.step_for(Decimal("0.99")) is BudgetStep.NONE
+    assert budget.step_for(Decimal("1")) is BudgetStep.SOFT
+    assert budget.step_for(Decimal("2")) is BudgetStep.SMALLER_FRAMES  # halfway to hard
+    assert budget.step_for(Decimal("3")) is BudgetStep.HARD
+    soft_only = Budget(soft_usd=Decimal("1"))
+    assert soft_only.step_for(Decimal("1")) is BudgetStep.SMALLER_FRAMES
+    assert soft_only.step_for(Decimal("1000")) is BudgetStep.SMALLER_FRAMES
+    hard_only = Budget(hard_usd=Decimal("1"))
+    assert hard_only.step_for(Decimal("0.5")) is BudgetStep.NONE
+    assert hard_only.step_for(Decimal("1")) is BudgetStep.HARD
+
+
+def test_crossing_soft_lowers_fps_then_size_then_hard_pauses() -> None:
+    streamer = FakeStreamer()
+    budget = Budget(soft_usd=Decimal("0.001"), hard_usd=Decimal("0.004"))
+    tracker = CostTracker(FLASH, budget=budget)
+    tracker.attach_vision(streamer)
+    events = record(tracker)
+
+    tracker.track_usage(TURN)  # 0.0015: soft
+    assert events == [
+        BudgetSoftExceededEvent(total_usd=Decimal("0.0015"), soft_usd=Decimal("0.001")),
+        VideoDegradedEvent(total_usd=Decimal("0.0015"), fps=0.5, silent_fps=0.1, max_size=768),
+    ]
+    assert (streamer.options.fps, streamer.options.silent_fps) == (0.5, 0.1)
+
+    tracker.track_usage(TURN)  # 0.003: past the 0.0025 midpoint, smaller frames
+    assert events[2:] == [
+        VideoDegradedEvent(total_usd=Decimal("0.003"), fps=0.5, silent_fps=0.1, max_size=512)
+    ]
+    assert "pause" not in streamer.calls
+
+    tracker.track_usage(TURN)  # 0.0045: hard
+    assert events[3:] == [
+        BudgetHardExceededEvent(
+            total_usd=Decimal("0.0045"), hard_usd=Decimal("0.004"), video_paused=True
+        )
+    ]
+    assert streamer.paused
+
+    tracker.track_usage(TURN)  # nothing repeats
+    assert len(events) == 4
+    assert streamer.calls == ["update_options", "update_options", "pause"]
+
+
+def test_one_expensive_turn_takes_every_step_in_order() -> None:
+    streamer = FakeStreamer()
+    tracker = CostTracker(
+        FLASH, budget=Budget(soft_usd=Decimal("0.0001"), hard_usd=Decimal("0.0002"))
+    )
+    tracker.attach_vision(streamer)
+    events = record(tracker)
+    tracker.track_usage(TURN)
+
+    assert [type(e) for e in events] == [
+        BudgetSoftExceededEvent,
+        VideoDegradedEvent,
+        VideoDegradedEvent,
+        BudgetHardExceededEvent,
+    ]
+    assert streamer.calls == ["update_options", "update_options", "pause"]
+
+
+def test_settings_are_only_ever_lowered() -> None:
+    streamer = FakeStreamer()
+    streamer.update_options(fps=0.2, silent_fps=0.0, max_size=320)
+    tracker = CostTracker(FLASH, budget=Budget(soft_usd=Decimal("0.001")))
+    tracker.attach_vision(streamer)
+    tracker.track_usage(TURN)
+    assert (streamer.options.fps, streamer.options.silent_fps, streamer.options.max_size) == (
+        0.2,
+        0.0,
+        320,
+    )
+
+
+def test_hard_limit_only_pauses() -> None:
+    streamer = FakeStreamer()
+    tracker = CostTracker(FLASH, budget=Budget(hard_usd=Decimal("0.001")))
+    tracker.attach_vision(streamer)
+    events = record(tracker)
+    tracker.track_usage(TURN)
+
+    assert events == [
+        BudgetHardExceededEvent(
+            total_usd=Decimal("0.0015"), hard_usd=Decimal("0.001"), video_paused=True
+        )
+    ]
+    assert streamer.calls == ["pause"]
+
+
+def test_hard_event_without_a_streamer_says_video_was_not_paused() -> None:
+    tracker = CostTracker(FLASH, budget=Budget(hard_usd=Decimal("0.001")))
+    events = record(tracker)
+    tracker.track_usage(TURN)
+    assert events == [
+        BudgetHardExceededEvent(
+            total_usd=Decimal("0.0015"), hard_usd=Decimal("0.001"), video_paused=False
+        )
+    ]
+
+
+def test_a_streamer_attached_late_gets_the_steps_already_taken_without_new_budget_events() -> None:
+    tracker = CostTracker(FLASH, budget=Budget(soft_usd=Decimal("0.001")))
+    tracker.track_usage(TURN)
+    events = record(tracker)
+    streamer = FakeStreamer()
+    tracker.attach_vision(streamer)
+
+    assert [type(e) for e in events] == [VideoDegradedEvent, VideoDegradedEvent]
+    assert (streamer.options.fps, streamer.options.max_size) == (0.5, 512)
+
+
+def test_a_failing_streamer_does_not_break_accounting(caplog: pytest.LogCaptureFixture) -> None:
+    streamer = FakeStreamer()
+    streamer.fail_with = RuntimeError("streamer closed")
+    tracker = CostTracker(FLASH, budget=Budget(soft_usd=Decimal("0.001")))
+    tracker.attach_vision(streamer)
+    events = record(tracker)
+    with caplog.at_level(logging.WARNING, logger="livekit.plugins.medvision"):
+        tracker.track_usage(TURN)
+        tracker.track_usage(TURN)
+
+    assert tracker.report().turns == 2
+    assert [type(e) for e in events] == [BudgetSoftExceededEvent]
+    assert any("could not be applied" in r.getMessage() for r in caplog.records)
+
+
+def test_budget_of_an_unknown_model_cannot_act(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="livekit.plugins.medvision"):
+        tracker = CostTracker("gemini-9-live", budget=Budget(hard_usd=Decimal("0.000001")))
+    streamer = FakeStreamer()
+    tracker.attach_vision(streamer)
+    tracker.track_usage(TURN)
+    assert not streamer.paused
+    assert any("budget cannot act" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "option"),
+    [
+        ({"model": " "}, "model"),
+        ({"model": FLASH, "pricing": "cheap"}, "pricing"),
+        ({"model": FLASH, "budget": Decimal(1)}, "budget"),
+        ({"model": FLASH, "unattributed_policy": "zero"}, "unattributed_policy"),
+    ],
+)
+def test_bad_tracker_options_name_the_option(kwargs: dict[str, object], option: str) -> None:
+    with pytest.raises(ValueError, match=option):
+        CostTracker(**kwargs)  # type: ignore[arg-type]  # bad values on purpose
