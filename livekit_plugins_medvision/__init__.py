@@ -12,6 +12,19 @@
 
 from livekit.agents import Plugin
 
+from .costs import (
+    Bucket,
+    Budget,
+    BudgetHardExceededEvent,
+    BudgetSoftExceededEvent,
+    CostLedgerError,
+    CostReport,
+    CostTracker,
+    ModelPricing,
+    UsageUpdatedEvent,
+    VideoDegradedEvent,
+    pricing_for,
+)
 from .errors import (
     MedVisionError,
     PatientContextError,
@@ -29,12 +42,22 @@ from .patients import (
     render_patient_context,
 )
 from .privacy import hash_patient_id
+from .retry import call_with_retry
+from .tokens import estimate_image_tokens
 from .version import __version__
 from .vision import VideoSink, VideoSourcePreference, VisionOptions, VisionStats, VisionStreamer
 
 __all__ = [
     "AvatarConfig",
+    "Bucket",
+    "Budget",
+    "BudgetHardExceededEvent",
+    "BudgetSoftExceededEvent",
+    "CostLedgerError",
+    "CostReport",
+    "CostTracker",
     "MedVisionError",
+    "ModelPricing",
     "PatientContext",
     "PatientContextError",
     "PatientContextProvider",
@@ -42,14 +65,19 @@ __all__ = [
     "PatientQueries",
     "PricingError",
     "StreamerClosedError",
+    "UsageUpdatedEvent",
+    "VideoDegradedEvent",
     "VideoSink",
     "VideoSourcePreference",
     "VisionOptions",
     "VisionStats",
     "VisionStreamer",
     "__version__",
+    "call_with_retry",
     "clinic_instructions",
+    "estimate_image_tokens",
     "hash_patient_id",
+    "pricing_for",
     "render_patient_context",
 ]
 
