@@ -46,6 +46,7 @@ _UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,  # statement timeout, admin shutdown, cannot connect now
     asyncpg.InsufficientResourcesError,  # too many connections
+    asyncpg.ConnectionDoesNotExistError,  # connection lost mid-query
 )
 
 
@@ -102,6 +103,9 @@ class PatientContextProvider:
         self._id_pattern = re.compile(queries.patient_id_pattern)
         self._owns_pool = False
         self._closed = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @classmethod
     async def connect(
@@ -288,15 +292,17 @@ class PatientContextProvider:
     async def aclose(self) -> None:
         """Stop accepting lookups and close the pool if the provider created it; idempotent.
 
-        Lookups in flight finish first (each is bounded by ``lookup_timeout``); later calls raise
-        ``PatientContextUnavailable``.
+        Lookups in flight finish first (each within its time limit); later calls raise
+        ``PatientContextUnavailable``. A wrapped pool is left open.
         """
         if self._closed:
             return
         self._closed = True
         if not self._owns_pool:
             return
+        await self._idle.wait()  # each lookup is bounded by its own time limit
         try:
+            # connections borrowed through ``pool`` by others get a grace period too
             await asyncio.wait_for(self._pool.close(), timeout=self._timeout)
         except TimeoutError:
             self._pool.terminate()
@@ -379,6 +385,22 @@ class PatientContextProvider:
         """Run ``work`` within ``limit`` seconds, turning database errors into the package's."""
         if self._closed:
             raise PatientContextUnavailable(f"{what}: the patient context provider is closed")
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._run(what, limit, work, patient_hash)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def _run(
+        self,
+        what: str,
+        limit: float,
+        work: Callable[[], Awaitable[_T]],
+        patient_hash: str | None,
+    ) -> _T:
         try:
             async with asyncio.timeout(limit):
                 return await work()
@@ -398,12 +420,10 @@ class PatientContextProvider:
                 f"{what}: query failed ({type(exc).__name__}, SQLSTATE {exc.sqlstate})"
             )
         except asyncpg.InterfaceError as exc:
-            if isinstance(exc, ValueError):  # a value the query could not encode
+            if self._pool.is_closing():  # a wrapped pool closed by its owner
+                error = PatientContextUnavailable(f"{what}: the database pool is closed")
+            else:  # a value the query could not encode, a wrong number of arguments
                 error = PatientContextError(f"{what}: query failed ({type(exc).__name__})")
-            else:  # connection lost mid-query, pool closing
-                error = PatientContextUnavailable(
-                    f"{what}: database unavailable ({type(exc).__name__})"
-                )
         logger.warning(
             "patient database read failed",
             extra={"what": what, "error": str(error), "patient_hash": patient_hash},

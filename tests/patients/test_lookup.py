@@ -1,0 +1,430 @@
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+import asyncpg
+import pytest
+
+from livekit_plugins_medvision import (
+    PatientContext,
+    PatientContextError,
+    PatientContextProvider,
+    PatientContextUnavailable,
+    PatientQueries,
+    hash_patient_id,
+)
+from livekit_plugins_medvision.patients import (
+    DEMO_CLINIC_ID,
+    DEMO_PATIENT_IDS,
+    REFERENCE_QUERIES,
+    Allergy,
+    CareNote,
+    Condition,
+    Medication,
+    VitalSigns,
+)
+
+pytestmark = pytest.mark.db
+
+LONG = "x" * 100_000
+UNICODE_NAME = "Zoë Ñandú 李小龍 🩺 (fictícia)"
+
+
+async def _insert_full_patient(provider: PatientContextProvider, patient_id: str) -> None:
+    async with provider.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO medvision.patients"
+            " (id, clinic_id, preferred_name, birth_date, sex, preferred_language)"
+            " VALUES ($1, $2, $3, current_date - interval '40 years 3 days', 'outro', 'en')",
+            patient_id,
+            DEMO_CLINIC_ID,
+            UNICODE_NAME,
+        )
+        await conn.execute(
+            "INSERT INTO medvision.allergies (patient_id, substance, reaction, severity)"
+            " VALUES ($1, 'penicilina', NULL, NULL), ($1, $2, 'anafilaxia', 'grave')",
+            patient_id,
+            LONG,
+        )
+        await conn.execute(
+            "INSERT INTO medvision.medications (patient_id, name, dosage, active)"
+            " VALUES ($1, 'insulina', NULL, true), ($1, 'suspensa', '1 mg', false)",
+            patient_id,
+        )
+        await conn.execute(
+            "INSERT INTO medvision.conditions (patient_id, name, since)"
+            " VALUES ($1, 'asma', '2001-02-03'), ($1, 'enxaqueca', NULL)",
+            patient_id,
+        )
+        await conn.execute(
+            "INSERT INTO medvision.vital_signs (patient_id, measured_at, heart_rate_bpm,"
+            " temperature_c) VALUES ($1, '2026-01-01 10:00+00', 70, 37.2),"
+            " ($1, '2026-02-01 12:00+00', 91, NULL)",
+            patient_id,
+        )
+        await conn.execute(
+            "INSERT INTO medvision.care_notes (patient_id, written_at, body)"
+            " VALUES ($1, '2026-02-01 12:05+00', $2), ($1, '2026-01-01 10:05+00', 'nota antiga')",
+            patient_id,
+            "Linha 1\nLinha 2 ✓ " + LONG,
+        )
+
+
+async def test_demo_patient_round_trips(provider: PatientContextProvider) -> None:
+    context = await provider.get_patient_context(DEMO_PATIENT_IDS[0])
+    assert context is not None
+    assert context.patient_id == DEMO_PATIENT_IDS[0]
+    assert context.preferred_name == "Maria Exemplo (fictícia)"
+    assert context.sex == "feminino" and context.preferred_language == "pt-BR"
+    assert context.age_years is not None and context.age_years >= 58
+    assert context.allergies == (
+        Allergy("dipirona", "urticária", "moderada"),
+        Allergy("látex", None, "leve"),
+    )
+    assert context.medications == (
+        Medication("losartana", "50 mg, 1x ao dia"),
+        Medication("metformina", "850 mg, 2x ao dia"),
+    )
+    assert [c.name for c in context.conditions] == ["diabetes tipo 2", "hipertensão arterial"]
+    assert context.vitals == VitalSigns(
+        measured_at=datetime(2026, 11, 20, 14, 30, tzinfo=UTC),
+        heart_rate_bpm=78,
+        systolic_mmhg=138,
+        diastolic_mmhg=86,
+        temperature_c=36.7,
+        spo2_pct=97,
+        respiratory_rate=16,
+    )
+    assert len(context.care_notes) == 1
+    # the repr names the hashed id only
+    assert repr(context) == f"PatientContext(patient_hash={hash_patient_id('demo-0001')!r})"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        context.preferred_name = "x"  # type: ignore[misc]  # frozen: assignment must fail
+
+
+async def test_every_field_round_trips_with_nulls_unicode_and_long_text(
+    provider: PatientContextProvider,
+) -> None:
+    await _insert_full_patient(provider, "p-full")
+    context = await provider.get_patient_context("p-full")
+    assert context is not None
+    assert context.preferred_name == UNICODE_NAME
+    assert context.age_years == 40
+    assert (context.sex, context.preferred_language) == ("outro", "en")
+    assert set(context.allergies) == {
+        Allergy("penicilina", None, None),
+        Allergy(LONG, "anafilaxia", "grave"),
+    }
+    assert context.medications == (Medication("insulina", None),)
+    assert context.conditions == (
+        Condition("asma", date(2001, 2, 3)),
+        Condition("enxaqueca", None),
+    )
+    assert context.vitals == VitalSigns(
+        measured_at=datetime(2026, 2, 1, 12, 0, tzinfo=UTC), heart_rate_bpm=91
+    )
+    assert context.care_notes == (
+        CareNote(datetime(2026, 2, 1, 12, 5, tzinfo=UTC), "Linha 1\nLinha 2 ✓ " + LONG),
+        CareNote(datetime(2026, 1, 1, 10, 5, tzinfo=UTC), "nota antiga"),
+    )
+
+
+async def test_patient_with_nothing_recorded(provider: PatientContextProvider) -> None:
+    async with provider.pool.acquire() as conn:
+        await conn.execute("INSERT INTO medvision.patients (id) VALUES ('p-empty')")
+    assert await provider.get_patient_context("p-empty") == PatientContext(patient_id="p-empty")
+
+
+async def test_unknown_patient_is_none(provider: PatientContextProvider) -> None:
+    assert await provider.get_patient_context("nobody-here") is None
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    [
+        "",
+        " demo-0001",
+        "demo-0001' OR '1'='1",
+        "demo-0001; DROP TABLE medvision.patients; --",
+        "a" * 129,
+        "demo\x000001",
+        "../etc/passwd",
+    ],
+)
+async def test_ill_formed_id_is_rejected_before_any_query(pg_dsn: str, bad_id: str) -> None:
+    pool = await asyncpg.create_pool(pg_dsn, min_size=0, max_size=1)
+    await pool.close()
+    provider = PatientContextProvider(pool)
+    # a query on this closed pool raises PatientContextUnavailable, never ValueError
+    with pytest.raises(PatientContextUnavailable, match="pool is closed"):
+        await provider.get_patient_context("well-formed")
+    with pytest.raises(ValueError, match="patient_id is ill-formed") as raised:
+        await provider.get_patient_context(bad_id)
+    assert bad_id not in str(raised.value) or not bad_id
+    with pytest.raises(ValueError, match="clinic_id is ill-formed"):
+        await provider.get_avatar_config(bad_id)
+
+
+async def test_injection_in_an_id_is_only_ever_a_parameter(
+    provider: PatientContextProvider,
+) -> None:
+    # a clinic whose ids allow any character: the id still travels as a bound parameter
+    permissive = PatientContextProvider(
+        provider.pool, queries=dataclasses.replace(REFERENCE_QUERIES, patient_id_pattern=".+")
+    )
+    for attempt in ("x' OR '1'='1", "x'; DROP TABLE medvision.patients; --", "%", "demo-000_"):
+        assert await permissive.get_patient_context(attempt) is None
+    assert await provider.get_patient_context(DEMO_PATIENT_IDS[0]) is not None
+
+
+async def test_reads_are_audited(provider: PatientContextProvider) -> None:
+    await provider.get_patient_context(
+        DEMO_PATIENT_IDS[0], job_id="job-1", room_name="room-1", purpose="triage"
+    )
+    await provider.get_patient_context("nobody-here")
+    async with provider.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT patient_id, found, job_id, room_name, purpose, accessed_at"
+            " FROM medvision.access_audit ORDER BY id"
+        )
+    assert [tuple(r)[:5] for r in rows] == [
+        ("demo-0001", True, "job-1", "room-1", "triage"),
+        ("nobody-here", False, None, None, "clinic-agent-conversation"),
+    ]
+    assert all(isinstance(r["accessed_at"], datetime) for r in rows)
+
+
+async def test_audit_can_be_switched_off(provider: PatientContextProvider) -> None:
+    quiet = PatientContextProvider(provider.pool, audit=False)
+    assert await quiet.get_patient_context(DEMO_PATIENT_IDS[0]) is not None
+    async with provider.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM medvision.access_audit") == 0
+
+
+async def test_a_failed_audit_write_fails_the_read(provider: PatientContextProvider) -> None:
+    async with provider.pool.acquire() as conn:
+        await conn.execute(
+            "ALTER TABLE medvision.access_audit ADD CONSTRAINT no_writes CHECK (false) NOT VALID"
+        )
+    with pytest.raises(PatientContextError, match="SQLSTATE 23514"):
+        await provider.get_patient_context(DEMO_PATIENT_IDS[0])
+
+
+async def test_reads_are_read_only(provider: PatientContextProvider) -> None:
+    writer = dataclasses.replace(
+        REFERENCE_QUERIES,
+        patient="WITH gone AS (DELETE FROM medvision.care_notes RETURNING 1)"
+        " SELECT 'x' AS preferred_name, NULL::int AS age_years, NULL AS sex,"
+        " NULL AS preferred_language FROM gone WHERE $1 <> '' LIMIT 1",
+    )
+    with pytest.raises(PatientContextError, match="ReadOnlySQLTransactionError"):
+        await PatientContextProvider(provider.pool, queries=writer).get_patient_context("demo-0001")
+    async with provider.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM medvision.care_notes") == 3
+
+
+async def test_statement_timeout_raises_unavailable_and_the_pool_recovers(
+    provider: PatientContextProvider,
+) -> None:
+    slow = dataclasses.replace(
+        REFERENCE_QUERIES,
+        patient="SELECT NULL AS preferred_name, NULL::int AS age_years, NULL AS sex,"
+        " NULL AS preferred_language FROM pg_sleep(5) WHERE $1 <> ''",
+    )
+    sleepy = PatientContextProvider(provider.pool, queries=slow, statement_timeout=0.1)
+    with pytest.raises(PatientContextUnavailable, match="QueryCanceledError"):
+        await sleepy.get_patient_context("demo-0001")
+    assert await provider.get_patient_context(DEMO_PATIENT_IDS[0]) is not None
+
+
+async def test_lookup_timeout_bounds_the_wait_for_a_connection(pg_dsn: str) -> None:
+    async with await PatientContextProvider.connect(
+        pg_dsn, max_size=1, lookup_timeout=0.2
+    ) as provider:
+        await provider.seed_demo()
+        async with provider.pool.acquire():  # hold the only connection
+            with pytest.raises(PatientContextUnavailable, match="no answer within 0.2 s"):
+                await provider.get_patient_context(DEMO_PATIENT_IDS[0])
+        assert await provider.get_patient_context(DEMO_PATIENT_IDS[0]) is not None
+
+
+async def test_wrong_row_shape_is_a_patient_context_error(provider: PatientContextProvider) -> None:
+    wrong_type = dataclasses.replace(
+        REFERENCE_QUERIES,
+        patient="SELECT 42 AS preferred_name, NULL::int AS age_years, NULL AS sex,"
+        " NULL AS preferred_language WHERE $1 <> ''",
+    )
+    with pytest.raises(PatientContextError, match="'preferred_name' must be str, got int"):
+        await PatientContextProvider(provider.pool, queries=wrong_type).get_patient_context("p1")
+    missing = dataclasses.replace(REFERENCE_QUERIES, allergies="SELECT $1::text AS substance")
+    with pytest.raises(PatientContextError, match="no column 'reaction'"):
+        await PatientContextProvider(provider.pool, queries=missing).get_patient_context(
+            "demo-0001"
+        )
+
+
+async def test_database_errors_never_carry_argument_values(
+    provider: PatientContextProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the server's message would quote the id: invalid input syntax for type integer: "demo-0001"
+    cast = dataclasses.replace(
+        REFERENCE_QUERIES,
+        patient="SELECT NULL AS preferred_name, NULL::int AS age_years, NULL AS sex,"
+        " NULL AS preferred_language WHERE $1::text::int = 1",
+    )
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(PatientContextError) as raised:
+        await PatientContextProvider(provider.pool, queries=cast).get_patient_context("demo-0001")
+    assert "SQLSTATE 22P02" in str(raised.value)
+    assert "demo-0001" not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+    assert "demo-0001" not in caplog.text
+
+
+async def test_no_patient_data_in_logs(
+    provider: PatientContextProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="livekit.plugins.medvision")
+    context = await provider.get_patient_context(DEMO_PATIENT_IDS[0])
+    assert context is not None and context.preferred_name is not None
+    records = [r for r in caplog.records if r.name == "livekit.plugins.medvision"]
+    assert records, "the lookup logs a line"
+    logged = " ".join(f"{r.getMessage()} {vars(r)}" for r in records)
+    assert hash_patient_id(DEMO_PATIENT_IDS[0]) in logged
+    assert DEMO_PATIENT_IDS[0] not in logged
+    assert context.preferred_name not in logged
+
+
+async def test_columns_map_an_existing_ehr_schema(provider: PatientContextProvider) -> None:
+    async with provider.pool.acquire() as conn:
+        await conn.execute(
+            "CREATE TABLE public.pacientes (prontuario text PRIMARY KEY, nome_social text,"
+            " idade int); INSERT INTO public.pacientes VALUES ('mrn-7', 'Fulana (fictícia)', 33)"
+        )
+    ehr = PatientQueries(
+        patient="SELECT nome_social, idade AS age_years, NULL AS sex,"
+        " NULL AS preferred_language FROM public.pacientes WHERE prontuario = $1",
+        columns={"preferred_name": "nome_social"},
+    )
+    context = await PatientContextProvider(
+        provider.pool, queries=ehr, audit=False
+    ).get_patient_context("mrn-7")
+    assert context == PatientContext("mrn-7", preferred_name="Fulana (fictícia)", age_years=33)
+
+
+async def test_avatar_config(provider: PatientContextProvider) -> None:
+    config = await provider.get_avatar_config(DEMO_CLINIC_ID)
+    assert config is not None
+    assert (config.provider, config.enabled) == ("tavus", True)
+    assert dict(config.settings) == {"avatar_participant_name": "Avatar Demo"}
+    assert await provider.get_avatar_config("no-such-clinic") is None
+
+    async with provider.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO medvision.clinics (id, name) VALUES ('c2', 'Outra (fictícia)');"
+            " INSERT INTO medvision.avatar_configs (clinic_id, provider, settings, enabled)"
+            ' VALUES (\'c2\', \'simli\', \'{"simli_config": {"face_id": "f", "max_idle_time": 30},'
+            ' "tags": [1, true, null, 2.5]}\', false)'
+        )
+    disabled = await provider.get_avatar_config("c2")
+    assert disabled is not None and not disabled.enabled
+    assert disabled.provider == "simli"
+    simli = disabled.settings["simli_config"]
+    assert isinstance(simli, Mapping)
+    assert dict(simli) == {"face_id": "f", "max_idle_time": 30}
+    assert disabled.settings["tags"] == (1, True, None, 2.5)
+    with pytest.raises(TypeError):
+        disabled.settings["new"] = 1  # type: ignore[index]  # read-only mapping
+
+
+async def test_200_concurrent_lookups_through_4_connections(pg_dsn: str) -> None:
+    async with await PatientContextProvider.connect(pg_dsn, min_size=0, max_size=4) as provider:
+        await provider.seed_demo()
+        admin = await asyncpg.connect(pg_dsn)
+        peak = 0
+        done = asyncio.Event()
+
+        async def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                count = await admin.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND application_name = $1",
+                    "livekit-plugins-medvision",
+                )
+                peak = max(peak, int(count))
+
+        sampler = asyncio.create_task(sample())
+        try:
+            results = await asyncio.gather(
+                *(
+                    provider.get_patient_context(DEMO_PATIENT_IDS[i % 3], job_id=f"job-{i}")
+                    for i in range(200)
+                )
+            )
+        finally:
+            done.set()
+            await sampler
+            await admin.close()
+        assert all(r is not None for r in results)
+        assert 1 <= peak <= 4
+        async with provider.pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM medvision.access_audit") == 200
+
+
+async def test_aclose_lets_lookups_in_flight_finish(pg_dsn: str) -> None:
+    provider = await PatientContextProvider.connect(pg_dsn, max_size=2)
+    await provider.seed_demo()
+    lookups = [
+        asyncio.create_task(provider.get_patient_context(DEMO_PATIENT_IDS[i % 3]))
+        for i in range(20)
+    ]
+    await asyncio.sleep(0)  # one turn of the loop: every lookup has started
+    await provider.aclose()
+    results = await asyncio.gather(*lookups)
+    assert all(r is not None for r in results)
+    assert provider.pool.is_closing()
+    with pytest.raises(PatientContextUnavailable, match="closed"):
+        await provider.get_patient_context(DEMO_PATIENT_IDS[0])
+    await provider.aclose()  # idempotent
+
+
+async def test_a_wrapped_pool_stays_open(pg_dsn: str) -> None:
+    pool = await asyncpg.create_pool(pg_dsn, min_size=0, max_size=2)
+    try:
+        async with PatientContextProvider(pool) as provider:
+            await provider.migrate()
+        assert not pool.is_closing()
+        assert await pool.fetchval("SELECT 1") == 1
+    finally:
+        await pool.close()
+
+
+async def test_options_are_checked(pg_dsn: str) -> None:
+    for kwargs, option in [
+        ({"max_size": 0}, "max_size"),
+        ({"min_size": 5, "max_size": 2}, "max_size"),
+        ({"min_size": -1}, "min_size"),
+        ({"lookup_timeout": 0}, "lookup_timeout"),
+        ({"statement_timeout": float("nan")}, "statement_timeout"),
+        ({"command_timeout": -1}, "command_timeout"),
+    ]:
+        with pytest.raises(ValueError, match=option):
+            await PatientContextProvider.connect(pg_dsn, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="audit"):
+        await PatientContextProvider.connect(
+            pg_dsn, queries=dataclasses.replace(REFERENCE_QUERIES, audit=None)
+        )
+    with pytest.raises(ValueError, match="columns"):
+        PatientQueries(patient="SELECT 1", columns={"birth_date": "dob"})
+    with pytest.raises(ValueError, match="care_notes"):
+        dataclasses.replace(REFERENCE_QUERIES, care_notes=" ")
+
+
+async def test_bad_labels_are_rejected(provider: PatientContextProvider) -> None:
+    with pytest.raises(ValueError, match="purpose"):
+        await provider.get_patient_context(DEMO_PATIENT_IDS[0], purpose="")
+    with pytest.raises(ValueError, match="job_id"):
+        await provider.get_patient_context(DEMO_PATIENT_IDS[0], job_id="j" * 201)
