@@ -1,0 +1,98 @@
+"""A low hard budget pauses the streamer, and the emulator stops receiving frames."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from google.genai import types
+from livekit.agents import Agent, AgentSession
+
+from livekit_plugins_medvision.costs import Budget, BudgetHardExceededEvent, CostTracker
+from livekit_plugins_medvision.testing import FakeGeminiLive
+from livekit_plugins_medvision.vision import VisionStreamer
+
+from .conftest import (
+    FPS,
+    LIVEKIT_GENAI_DEPRECATION,
+    Camera,
+    capture_and_settle,
+    realtime_model,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.e2e, LIVEKIT_GENAI_DEPRECATION]
+
+# 2,000 image tokens: $0.006 at the default model's $3 per million, over the $0.001 budget.
+EXPENSIVE_TURN = types.UsageMetadata(
+    prompt_token_count=2_000,
+    response_token_count=10,
+    total_token_count=2_010,
+    prompt_tokens_details=[
+        types.ModalityTokenCount(modality=types.MediaModality.IMAGE, token_count=2_000)
+    ],
+    response_tokens_details=[
+        types.ModalityTokenCount(modality=types.MediaModality.AUDIO, token_count=10)
+    ],
+)
+
+
+async def test_hard_budget_pauses_video_at_the_source(
+    server: FakeGeminiLive, camera: Camera
+) -> None:
+    server.queue_usage(EXPENSIVE_TURN)
+    streamer = VisionStreamer(
+        fps=1.0, silent_fps=1.0, max_size=512, change_threshold=0.0, clock=camera.clock
+    )
+    model = realtime_model(server, streamer)
+    session = AgentSession[None](llm=model)
+    tracker = CostTracker(model.model, budget=Budget(hard_usd=Decimal("0.001")))
+    exceeded: asyncio.Queue[BudgetHardExceededEvent] = asyncio.Queue()
+    tracker.on("budget_hard_exceeded", exceeded.put_nowait)
+    tracker.attach(session)
+    tracker.attach_vision(streamer)
+    stop = asyncio.Event()
+
+    async def stream_until_stopped() -> None:
+        while not stop.is_set():
+            await capture_and_settle(camera, streamer)
+
+    feeder: asyncio.Task[None] | None = None
+    try:
+        await session.start(Agent(instructions="You help a clinic."), record=False)
+        streamer.start_track(camera.track, session.current_agent.realtime_llm_session)
+        feeder = asyncio.create_task(stream_until_stopped(), name="test-camera")
+        await server.wait_for_images(2)
+
+        reply = await session.generate_reply()
+        assert reply.done()
+        async with asyncio.timeout(10):
+            event = await exceeded.get()
+        assert event.video_paused and streamer.paused
+        assert event.total_usd >= Decimal("0.006")
+        sent_before_pause = streamer.stats.frames_sent
+        received_before = streamer.stats.frames_received
+
+        # Five more seconds of camera: read, never sent.
+        await wait_until(
+            lambda: streamer.stats.frames_received >= received_before + 5 * FPS,
+            what="five more seconds of camera",
+        )
+        # A second turn goes through the same ordered queue as the frames: once it is
+        # answered, every frame sent before it has arrived.
+        barrier = await session.generate_reply()
+        assert barrier.done()
+        await server.wait_for_turns(2)
+    finally:
+        stop.set()
+        if feeder is not None:
+            await feeder
+        await streamer.aclose()
+        await session.aclose()
+        await tracker.aclose()
+        await model.aclose()
+
+    assert streamer.stats.frames_sent == sent_before_pause
+    assert len(server.received.images) == sent_before_pause
+    assert streamer.stats.frames_received >= received_before + 5 * FPS
