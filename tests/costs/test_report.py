@@ -10,15 +10,7 @@ import pytest
 
 from livekit_plugins_medvision.costs import Bucket, CostReport, CostTracker
 
-from .factories import FakeStreamer, usage
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
+from .factories import Clock, FakeStreamer, usage
 
 
 def two_minute_session() -> tuple[CostTracker, Clock]:
