@@ -1,0 +1,113 @@
+"""Budgets end to end on a real VisionStreamer fed by a local rtc video track."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+
+import pytest
+from livekit import rtc
+
+from livekit_plugins_medvision import VisionStreamer
+from livekit_plugins_medvision.costs import Budget, CostTracker, VideoStreamer
+
+from .factories import Clock, usage
+
+FLASH = "gemini-3.1-flash-live-preview"
+TURN = usage(prompt={"AUDIO": 500})  # 0.0015 USD a turn
+
+
+class RecordingSink:
+    """A VideoSink keeping every frame pushed."""
+
+    def __init__(self) -> None:
+        self.frames: list[rtc.VideoFrame] = []
+
+    def push_video(self, frame: rtc.VideoFrame) -> None:
+        self.frames.append(frame)
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Let the event loop turn until ``predicate()`` holds; fail after 10 seconds."""
+    deadline = time.monotonic() + 10.0
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.001)
+
+
+class Camera:
+    """A local 1280x720 camera track, fed by hand, and the streamer that reads it."""
+
+    def __init__(self, streamer: VisionStreamer, clock: Clock) -> None:
+        self.source = rtc.VideoSource(1280, 720)
+        self.track = rtc.LocalVideoTrack.create_video_track("camera", self.source)
+        self.streamer = streamer
+        self.clock = clock
+        self.sink = RecordingSink()
+        streamer.start_track(self.track, self.sink)
+
+    async def capture_after(self, seconds: float) -> None:
+        """Move time on, capture a frame and wait until the streamer has fully handled it."""
+        self.clock.now += seconds
+        received = self.streamer.stats.frames_received
+        frame = rtc.VideoFrame(1280, 720, rtc.VideoBufferType.RGBA, bytes(1280 * 720 * 4))
+        self.source.capture_frame(frame)
+        await until(lambda: self.streamer.stats.frames_received > received and self.settled())
+
+    def settled(self) -> bool:
+        stats = self.streamer.stats
+        done = stats.frames_sent + stats.frames_skipped_unchanged + stats.frames_dropped_busy
+        return done + stats.worker_errors + stats.sink_errors == stats.frames_sampled
+
+
+@pytest.fixture
+async def camera() -> AsyncIterator[Camera]:
+    clock = Clock()
+    async with VisionStreamer(
+        fps=1.0, silent_fps=0.3, max_size=768, change_threshold=0.0, clock=clock
+    ) as streamer:
+        streamer.set_user_speaking(True)
+        yield Camera(streamer, clock)
+
+
+async def test_soft_lowers_fps_then_size_and_hard_stops_frames(camera: Camera) -> None:
+    streamer: VideoStreamer = camera.streamer  # the real streamer meets the tracker's protocol
+    tracker = CostTracker(
+        FLASH, budget=Budget(soft_usd=Decimal("0.001"), hard_usd=Decimal("0.004"))
+    )
+    tracker.attach_vision(streamer)
+
+    await camera.capture_after(0)
+    assert [(f.width, f.height) for f in camera.sink.frames] == [(768, 432)]
+
+    tracker.track_usage(TURN)  # 0.0015 USD: soft, 0.5 fps
+    assert (camera.streamer.options.fps, camera.streamer.options.silent_fps) == (0.5, 0.1)
+    await camera.capture_after(1.0)  # one second later: no longer due
+    assert len(camera.sink.frames) == 1
+    await camera.capture_after(1.0)  # two seconds after the last: due
+    assert len(camera.sink.frames) == 2
+    assert (camera.sink.frames[-1].width, camera.sink.frames[-1].height) == (768, 432)
+
+    tracker.track_usage(TURN)  # 0.003 USD: past halfway to hard, smaller frames
+    assert camera.streamer.options.max_size == 512
+    await camera.capture_after(2.0)
+    assert (camera.sink.frames[-1].width, camera.sink.frames[-1].height) == (512, 288)
+
+    hard: list[bool] = []
+    tracker.on("budget_hard_exceeded", lambda event: hard.append(event.video_paused))
+    tracker.track_usage(TURN)  # 0.0045 USD: hard, video paused
+    assert hard == [True]
+    assert camera.streamer.paused
+    sent = len(camera.sink.frames)
+    for _ in range(3):
+        await camera.capture_after(2.0)
+    assert len(camera.sink.frames) == sent
+    assert camera.streamer.stats.frames_received == sent + 4
+
+    # The tracker read the streamer's own figures.
+    report = tracker.report()
+    assert report.frames_sent == sent == 3
+    assert report.estimated_image_tokens_sent == camera.streamer.stats.estimated_image_tokens > 0
