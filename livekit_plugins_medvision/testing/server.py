@@ -210,7 +210,7 @@ class FakeGeminiLive:
             await self._server.wait_closed()
         for _, waiter in self._waiters:
             if not waiter.done():
-                waiter.cancel()
+                waiter.set_exception(RuntimeError("FakeGeminiLive closed while waited on"))
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -640,7 +640,15 @@ class FakeGeminiLive:
 
     def _notify(self) -> None:
         for predicate, waiter in self._waiters:
-            if not waiter.done() and predicate(self._received):
+            if waiter.done():
+                continue
+            # A test's predicate that raises fails that test's wait, not the emulator.
+            try:
+                holds = predicate(self._received)
+            except Exception as exc:
+                waiter.set_exception(exc)
+                continue
+            if holds:
                 waiter.set_result(None)
 
     def _require_running(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
-from livekit_plugins_medvision.testing import ComputedUsage, FakeGeminiLive, Reply
+from livekit_plugins_medvision.testing import ComputedUsage, FakeGeminiLive, Received, Reply
 
 from .conftest import MODEL, encode_image
 
@@ -191,3 +192,16 @@ async def test_close_removes_the_certificate() -> None:
     assert not cert.exists()
     with pytest.raises(RuntimeError, match="not running"):
         _ = emulator.port
+
+
+async def test_a_failing_predicate_fails_the_wait_not_the_emulator(server: FakeGeminiLive) -> None:
+    def broken(received: Received) -> bool:
+        # False at first; raises IndexError once a connection opens with no frame yet.
+        return bool(received.connections) and received.images[0].width > 0
+
+    waiting = asyncio.create_task(server.wait_for(broken))
+    async with raw_session(server) as socket:
+        with pytest.raises(IndexError):
+            await waiting
+        await socket.send(json.dumps({"realtime_input": {"text": "fine?"}}))
+        await server.wait_for_turns(1)
