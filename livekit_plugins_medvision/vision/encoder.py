@@ -2,9 +2,9 @@
 
 Pure functions of their arguments. The full-resolution picture is never converted to RGB: each
 I420 plane is first shrunk by an integer factor (``Image.reduce``, a box average), then resized
-to the final size, rotated, and only the small result is converted to RGBA by the rtc SDK
-(libyuv, BT.601 limited range, the same conversion LiveKit uses). The model's encoder then only
-has to JPEG-encode a frame that is already the right size (``resize_options=None``).
+to the final size (chroma too: I444), rotated, and only the small result is converted to RGBA
+by the rtc SDK (libyuv, BT.601 limited range, the same conversion LiveKit uses). The model's
+encoder then only JPEG-encodes a frame already at the right size (``resize_options=None``).
 """
 
 from __future__ import annotations
@@ -88,12 +88,12 @@ def frame_problem(frame: rtc.VideoFrame) -> str | None:
 def fit_size(width: int, height: int, max_size: int) -> tuple[int, int]:
     """Return the size that fits ``width`` × ``height`` inside ``max_size``, keeping its aspect.
 
-    Never upscales; both sides are rounded down to even numbers (I420 needs them even).
+    Never upscales; a shrunk side is rounded down to whole pixels.
     """
     long_side = max(width, height)
-    if long_side > max_size:
-        width, height = width * max_size // long_side, height * max_size // long_side
-    return max(2, width - width % 2), max(2, height - height % 2)
+    if long_side <= max_size:
+        return width, height
+    return max(1, width * max_size // long_side), max(1, height * max_size // long_side)
 
 
 def prepare_frame(
@@ -125,22 +125,23 @@ def prepare_frame(
         if difference < change_threshold:
             return Skipped(difference)
 
-    chroma_w, chroma_h = width // 2, height // 2
+    # Chroma goes straight to the full output size (I444): converting half-size chroma with
+    # the SDK's nearest-neighbour upsampling costs ~0.8 dB PSNR on colour gradients.
     planes = [_resize(luma, out_w, out_h)]
     for index in (1, 2):
-        chroma = _reduce(_plane(frame, index, chroma_w, chroma_h), out_w // 2, out_h // 2)
-        planes.append(_resize(chroma, out_w // 2, out_h // 2))
+        chroma = _plane(frame, index, width // 2, height // 2)
+        planes.append(_resize(_reduce(chroma, out_w, out_h), out_w, out_h))
     transpose = _TRANSPOSE.get(rotation)
     if transpose is not None:
         planes = [plane.transpose(transpose) for plane in planes]
     final_w, final_h = planes[0].size
-    i420 = rtc.VideoFrame(
+    i444 = rtc.VideoFrame(
         final_w,
         final_h,
-        rtc.VideoBufferType.I420,
+        rtc.VideoBufferType.I444,
         b"".join(plane.tobytes() for plane in planes),
     )
-    return Prepared(frame=i420.convert(rtc.VideoBufferType.RGBA), thumbnail=thumbnail)
+    return Prepared(frame=i444.convert(rtc.VideoBufferType.RGBA), thumbnail=thumbnail)
 
 
 def jpeg_size(frame: rtc.VideoFrame, quality: int) -> int:

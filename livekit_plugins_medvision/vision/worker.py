@@ -66,6 +66,7 @@ class FrameWorker:
             self._closing = True
             self._cond.notify()
         await asyncio.shield(self._exited)
+        self._thread.join()  # it has posted its last callback: only returning is left
 
     def _finish(
         self, done: Callable[[_R | Exception, float], None], outcome: _R | Exception, ms: float
