@@ -40,6 +40,8 @@ _T = TypeVar("_T")
 _Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"  # generic in the stubs only
 _MAX_LABEL = 200
 _APPLICATION_NAME = "livekit-plugins-medvision"
+
+
 # Errors that mean "the database cannot answer now": down, restarting, refusing, cancelled.
 _UNAVAILABLE = (
     OSError,
@@ -422,6 +424,11 @@ class PatientContextProvider:
         except asyncpg.InterfaceError as exc:
             if self._pool.is_closing():  # a wrapped pool closed by its owner
                 error = PatientContextUnavailable(f"{what}: the database pool is closed")
+            elif isinstance(exc.__context__, _UNAVAILABLE):
+                # the connection died under a query, then the transaction could not roll back
+                error = PatientContextUnavailable(
+                    f"{what}: database unavailable ({type(exc.__context__).__name__})"
+                )
             else:  # a value the query could not encode, a wrong number of arguments
                 error = PatientContextError(f"{what}: query failed ({type(exc).__name__})")
         logger.warning(

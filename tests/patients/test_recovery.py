@@ -1,0 +1,77 @@
+"""A database outage mid-conversation, on a server of its own so other tests are not disturbed."""
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from livekit_plugins_medvision import PatientContextProvider, PatientContextUnavailable
+from livekit_plugins_medvision.patients import (
+    DEMO_PATIENT_IDS,
+    REFERENCE_QUERIES,
+    EmbeddedPostgres,
+    start_embedded_postgres,
+)
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+    with start_embedded_postgres(tmp_path / "pg", durable=False, delete_on_close=True) as server:
+        yield server
+
+
+# One statement that returns once the sleeping lookup is running on the server.
+_WAIT_FOR_SLEEPER = """
+DO $$ BEGIN
+    WHILE NOT EXISTS (
+        SELECT FROM pg_stat_activity
+        WHERE state = 'active' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()
+    ) LOOP
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END $$"""
+
+
+async def _wait_for_sleeper(dsn: str) -> None:
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(_WAIT_FOR_SLEEPER)
+    finally:
+        await admin.close()
+
+
+async def test_outage_raises_unavailable_and_the_pool_recovers(
+    own_server: EmbeddedPostgres,
+) -> None:
+    async with await PatientContextProvider.connect(
+        own_server.dsn, min_size=2, max_size=2, lookup_timeout=2.0, connect_timeout=1.0
+    ) as provider:
+        await provider.seed_demo()
+        assert await provider.get_patient_context(DEMO_PATIENT_IDS[0]) is not None
+
+        slow = dataclasses.replace(
+            REFERENCE_QUERIES,
+            patient="SELECT NULL AS preferred_name, NULL::int AS age_years, NULL AS sex,"
+            " NULL AS preferred_language FROM pg_sleep(30) WHERE $1 <> ''",
+        )
+        sleeper = PatientContextProvider(provider.pool, queries=slow, statement_timeout=60)
+        in_flight = asyncio.create_task(sleeper.get_patient_context(DEMO_PATIENT_IDS[0]))
+        await _wait_for_sleeper(own_server.dsn)
+
+        await asyncio.to_thread(own_server.stop)
+        with pytest.raises(PatientContextUnavailable, match="database unavailable"):
+            await in_flight
+        for _ in range(3):  # refused connections, every time, within the lookup's limit
+            with pytest.raises(PatientContextUnavailable):
+                await provider.get_patient_context(DEMO_PATIENT_IDS[0])
+
+        await asyncio.to_thread(own_server.start)
+        results = await asyncio.gather(
+            *(provider.get_patient_context(pid) for pid in DEMO_PATIENT_IDS)
+        )
+        assert all(r is not None for r in results)
