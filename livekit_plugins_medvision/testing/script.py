@@ -130,16 +130,24 @@ class Reply:
     """Sent as a text part, or as the output transcription of the audio when the client asked
     for audio and transcriptions."""
     audio_seconds: float = 0.2
-    """Length of the spoken reply (silent PCM) when the client asked for the AUDIO modality."""
+    """Length of the spoken reply (silent PCM) when the client asked for the AUDIO modality;
+    0 answers with a text part instead."""
     input_transcription: str | None = None
     """If set, sent first as the transcription of the user's speech."""
     usage: types.UsageMetadata | UsageFn | None = None
     """This turn's usage; ``None`` takes the next queued usage, else the emulator's default."""
     usage_placement: UsagePlacement = "after"
+    tool_calls: tuple[types.FunctionCall, ...] = ()
+    """If set, the model calls these functions instead of speaking: a ``toolCall`` message
+    (and the usage), then the turn goes on when the client sends the tool response."""
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.audio_seconds) or not 0 <= self.audio_seconds <= 60:
             raise ValueError(f"audio_seconds must be within 0..60, got {self.audio_seconds!r}")
+        calls: tuple[object, ...] = self.tool_calls  # checked as given, whatever the hints say
+        for call in calls:
+            if not isinstance(call, types.FunctionCall) or not call.name:
+                raise ValueError("tool_calls must be named google.genai.types.FunctionCall objects")
         if self.usage_placement not in ("after", "with", "before"):
             raise ValueError(
                 f"usage_placement must be 'after', 'with' or 'before', got {self.usage_placement!r}"

@@ -535,7 +535,7 @@ class FakeGeminiLive:
         reply = self._replies.popleft() if self._replies else self._default_reply
         modalities = {modality.upper() for modality in setup.response_modalities}
         speaks = not modalities or "AUDIO" in modalities  # the service's default is AUDIO
-        audio = bytes(reply.audio_bytes()) if speaks else b""
+        audio = bytes(reply.audio_bytes()) if speaks and not reply.tool_calls else b""
         self._turn_count += 1
         stats = TurnStats(
             turn=self._turn_count,
@@ -552,44 +552,8 @@ class FakeGeminiLive:
         )
         usage = self._usage_for(reply, stats)
 
-        messages: list[types.LiveServerContent | types.UsageMetadata] = []
-        if reply.input_transcription is not None:
-            messages.append(
-                types.LiveServerContent(
-                    input_transcription=types.Transcription(text=reply.input_transcription)
-                )
-            )
-        if speaks:
-            for start in range(0, len(audio), _AUDIO_CHUNK_BYTES):
-                chunk = audio[start : start + _AUDIO_CHUNK_BYTES]
-                messages.append(
-                    _model_turn(types.Part.from_bytes(data=chunk, mime_type=OUTPUT_AUDIO_MIME_TYPE))
-                )
-            if setup.output_transcription and reply.text:
-                messages.append(
-                    types.LiveServerContent(
-                        output_transcription=types.Transcription(text=reply.text)
-                    )
-                )
-        elif reply.text:
-            messages.append(_model_turn(types.Part(text=reply.text)))
-        messages.append(types.LiveServerContent(generation_complete=True))
-        if reply.usage_placement == "before":
-            messages.append(usage)
-        for item in messages:
-            if isinstance(item, types.UsageMetadata):
-                await self._send(connection, types.LiveServerMessage(usage_metadata=item))
-            else:
-                await self._send(connection, types.LiveServerMessage(server_content=item))
-        await self._send(
-            connection,
-            types.LiveServerMessage(
-                server_content=types.LiveServerContent(turn_complete=True),
-                usage_metadata=usage if reply.usage_placement == "with" else None,
-            ),
-        )
-        if reply.usage_placement == "after":
-            await self._send(connection, types.LiveServerMessage(usage_metadata=usage))
+        for message in _reply_messages(reply, audio, setup.output_transcription, usage):
+            await self._send(connection, message)
         self._received.turns.append(
             TurnRecord(
                 index=stats.turn,
@@ -660,6 +624,49 @@ def _check_path(connection: ServerConnection, request: Request) -> Response | No
     if _PATH.match(request.path):
         return None
     return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+
+
+def _reply_messages(
+    reply: Reply, audio: bytes, transcribe: bool, usage: types.UsageMetadata
+) -> list[types.LiveServerMessage]:
+    """The messages of one answer, in the order the service sends them."""
+    contents: list[types.LiveServerContent] = []
+    if reply.input_transcription is not None:
+        contents.append(
+            types.LiveServerContent(
+                input_transcription=types.Transcription(text=reply.input_transcription)
+            )
+        )
+    with_usage = usage if reply.usage_placement == "with" else None
+    if reply.tool_calls:
+        # The model now waits for the tool response: the turn goes on after it.
+        final = types.LiveServerMessage(
+            tool_call=types.LiveServerToolCall(function_calls=list(reply.tool_calls)),
+            usage_metadata=with_usage,
+        )
+    else:
+        for start in range(0, len(audio), _AUDIO_CHUNK_BYTES):
+            chunk = audio[start : start + _AUDIO_CHUNK_BYTES]
+            contents.append(
+                _model_turn(types.Part.from_bytes(data=chunk, mime_type=OUTPUT_AUDIO_MIME_TYPE))
+            )
+        if audio and transcribe and reply.text:
+            contents.append(
+                types.LiveServerContent(output_transcription=types.Transcription(text=reply.text))
+            )
+        elif not audio and reply.text:
+            contents.append(_model_turn(types.Part(text=reply.text)))
+        contents.append(types.LiveServerContent(generation_complete=True))
+        final = types.LiveServerMessage(
+            server_content=types.LiveServerContent(turn_complete=True), usage_metadata=with_usage
+        )
+    messages = [types.LiveServerMessage(server_content=content) for content in contents]
+    usage_message = types.LiveServerMessage(usage_metadata=usage)
+    if reply.usage_placement == "before":
+        return [*messages, usage_message, final]
+    if reply.usage_placement == "with":
+        return [*messages, final]
+    return [*messages, final, usage_message]
 
 
 def _model_turn(part: types.Part) -> types.LiveServerContent:

@@ -322,3 +322,32 @@ async def test_held_setup_keeps_the_client_connecting(
     await task
     assert connected.is_set()
     assert len(server.received.setups) == 1
+
+
+async def test_tool_call_then_the_tool_response_continues_the_turn(
+    server: FakeGeminiLive, client: genai.Client
+) -> None:
+    call = types.FunctionCall(id="call-1", name="look_closer", args={"reason": "rash"})
+    server.queue_reply(Reply(tool_calls=(call,)), Reply(text="It looks mild."))
+    async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        await session.send_realtime_input(text="Can you look at my arm?")
+        first = await read_until(session, has_usage)
+        await session.send_tool_response(
+            function_responses=[
+                types.FunctionResponse(id="call-1", name="look_closer", response={"ok": True})
+            ]
+        )
+        second = await read_until(session, has_usage)
+
+    tool_calls = [m.tool_call for m in first if m.tool_call]
+    assert tool_calls == [types.LiveServerToolCall(function_calls=[call])]
+    assert not any(m.server_content and m.server_content.turn_complete for m in first)
+    assert [t.trigger for t in server.received.turns] == ["realtime_text", "tool_response"]
+    assert server.received.tool_responses[0].id == "call-1"
+    texts = [
+        part.text
+        for m in second
+        if m.server_content and m.server_content.model_turn
+        for part in m.server_content.model_turn.parts or []
+    ]
+    assert texts == ["It looks mild."]

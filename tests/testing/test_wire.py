@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
+from google.genai import types
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
@@ -205,3 +207,22 @@ async def test_a_failing_predicate_fails_the_wait_not_the_emulator(server: FakeG
             await waiting
         await socket.send(json.dumps({"realtime_input": {"text": "fine?"}}))
         await server.wait_for_turns(1)
+
+
+def test_the_public_surface_is_all_of_it() -> None:
+    import livekit_plugins_medvision.testing as testing
+
+    public = {
+        name
+        for name, value in vars(testing).items()
+        if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
+    }
+    assert set(testing.__all__) == public
+    assert list(testing.__all__) == sorted(testing.__all__)
+
+
+def test_tool_calls_must_be_named_function_calls() -> None:
+    with pytest.raises(ValueError, match="tool_calls"):
+        Reply(tool_calls=(types.FunctionCall(args={}),))
+    with pytest.raises(ValueError, match="tool_calls"):
+        Reply(tool_calls=("look_closer",))  # type: ignore[arg-type]  # the wrong type on purpose
