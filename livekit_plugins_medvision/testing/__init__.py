@@ -5,8 +5,10 @@ google-genai client and LiveKit's Google ``RealtimeModel`` reach it unchanged, t
 ``server.http_options()`` or ``server.env()``. It records what it receives (``Received``),
 answers every turn with a ``Reply`` and a usage message (``ComputedUsage`` by default, or
 queued ``UsageMetadata``), and can send ``goAway``, resumption handles or close with an error.
+``SyntheticCamera`` renders a moving scene into a real ``rtc.VideoSource``.
 """
 
+from .camera import SyntheticCamera
 from .recording import (
     ConnectionRecord,
     Received,
@@ -32,6 +34,7 @@ __all__ = [
     "RejectedMessage",
     "Reply",
     "SetupRecord",
+    "SyntheticCamera",
     "TurnRecord",
     "TurnStats",
     "TurnTrigger",
