@@ -140,6 +140,10 @@ class FakeGeminiLive:
         usage: UsageFn | None = None,
         resumable: bool = True,
     ) -> None:
+        if reply is not None and not isinstance(reply, Reply):
+            raise ValueError(f"reply must be a Reply, got {type(reply).__name__}")
+        if usage is not None and not callable(usage):
+            raise ValueError("usage must be a callable taking TurnStats")
         self._default_reply = reply if reply is not None else Reply()
         self._usage_fn: UsageFn = usage if usage is not None else ComputedUsage()
         self._resumable = resumable
@@ -182,16 +186,21 @@ class FakeGeminiLive:
             raise RuntimeError("FakeGeminiLive can only be started once")
         self._state = _State.RUNNING
         self._tmp = tempfile.TemporaryDirectory(prefix="medvision-gemini-")
-        self._certificate = make_local_certificate(Path(self._tmp.name))
-        self._server = await serve(
-            self._handle,
-            "127.0.0.1",
-            0,
-            ssl=self._certificate.server_context(),
-            process_request=_check_path,
-            compression=None,
-            max_size=_MAX_MESSAGE_BYTES,
-        )
+        try:
+            self._certificate = make_local_certificate(Path(self._tmp.name))
+            self._server = await serve(
+                self._handle,
+                "127.0.0.1",
+                0,
+                ssl=self._certificate.server_context(),
+                process_request=_check_path,
+                compression=None,
+                max_size=_MAX_MESSAGE_BYTES,
+            )
+        except BaseException:
+            self._state = _State.CLOSED
+            self._tmp.cleanup()
+            raise
         self._port = int(next(iter(self._server.sockets)).getsockname()[1])
         logger.debug("Gemini Live emulator listening", extra={"port": self._port})
 
@@ -331,6 +340,9 @@ class FakeGeminiLive:
 
     def queue_reply(self, *replies: Reply) -> None:
         """Answer the next turns with these replies, in order, then with the default again."""
+        for reply in replies:
+            if not isinstance(reply, Reply):
+                raise ValueError(f"replies must be Reply objects, got {type(reply).__name__}")
         self._replies.extend(replies)
 
     def queue_usage(self, *usages: types.UsageMetadata) -> None:

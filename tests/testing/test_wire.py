@@ -174,9 +174,15 @@ async def test_lifecycle_and_bad_arguments() -> None:
             await emulator.close_all(code=1006)
         with pytest.raises(ValueError, match="reason"):
             await emulator.close_all(reason="x" * 124)
+        with pytest.raises(ValueError, match="replies"):
+            emulator.queue_reply("hello")  # type: ignore[arg-type]  # the wrong type on purpose
         with pytest.raises(ValueError, match="usages"):
             emulator.queue_usage("100 tokens")  # type: ignore[arg-type]  # the wrong type on purpose
     await emulator.aclose()  # idempotent
+    with pytest.raises(ValueError, match="reply"):
+        FakeGeminiLive(reply="hello")  # type: ignore[arg-type]  # the wrong type on purpose
+    with pytest.raises(ValueError, match="usage"):
+        FakeGeminiLive(usage=258)  # type: ignore[arg-type]  # the wrong type on purpose
     with pytest.raises(ValueError, match="audio_seconds"):
         Reply(audio_seconds=-1)
     with pytest.raises(ValueError, match="usage_placement"):
