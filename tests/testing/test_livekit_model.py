@@ -7,10 +7,11 @@ import asyncio
 import pytest
 from google.genai import types
 from livekit import rtc
+from livekit.agents import Agent, AgentSession, function_tool
 from livekit.agents.metrics import RealtimeModelMetrics
 from livekit.plugins import google
 
-from livekit_plugins_medvision.testing import FakeGeminiLive
+from livekit_plugins_medvision.testing import FakeGeminiLive, Reply
 
 from .conftest import LIVEKIT_GENAI_DEPRECATION
 
@@ -83,3 +84,41 @@ async def test_realtime_model_sends_frames_and_reports_scripted_usage(
     # LiveKit keeps IMAGE, AUDIO and TEXT and drops VIDEO from the breakdown.
     assert (details.image_tokens, details.audio_tokens, details.text_tokens) == (516, 200, 100)
     assert turn.output_token_details.audio_tokens == 30
+
+
+class Clinician(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="You help a clinic.")
+        self.looked_at: list[str] = []
+
+    @function_tool
+    async def look_closer(self, reason: str) -> str:
+        """Ask for a sharper frame of what the patient shows.
+
+        Args:
+            reason: What to look at.
+        """
+        self.looked_at.append(reason)
+        return "sharper frame requested"
+
+
+async def test_agent_session_runs_a_scripted_tool_call(server: FakeGeminiLive) -> None:
+    call = types.FunctionCall(id="call-1", name="look_closer", args={"reason": "rash"})
+    server.queue_reply(Reply(tool_calls=(call,)), Reply(text="It looks mild."))
+    model = google.realtime.RealtimeModel(api_key="fake", http_options=server.http_options())
+    session = AgentSession[None](llm=model)
+    agent = Clinician()
+    try:
+        await session.start(agent, record=False)
+        reply = await session.generate_reply()
+        assert reply.done()
+        await server.wait_for_turns(2)
+    finally:
+        await session.aclose()
+        await model.aclose()
+
+    assert agent.looked_at == ["rash"]
+    response = server.received.tool_responses[0]
+    assert (response.id, response.name) == ("call-1", "look_closer")
+    assert response.response == {"output": "sharper frame requested"}
+    assert [turn.trigger for turn in server.received.turns] == ["client_content", "tool_response"]
