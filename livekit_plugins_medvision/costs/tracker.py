@@ -24,7 +24,6 @@ from google.genai import types
 from livekit.agents import (
     AgentSession,
     CloseEvent,
-    ConversationItemAddedEvent,
     SessionUsageUpdatedEvent,
     llm,
     utils,
@@ -127,7 +126,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         self._streamer: VideoStreamer | None = None
         # AgentSession's type parameter is its user data, which the tracker never reads.
         self._session: AgentSession[Any] | None = None
-        self._rt_session: llm.RealtimeSession[Any] | None = None
+        self._rt_session: llm.RealtimeSession[object] | None = None
         self._model_mismatch_warned = False
         self._summary_logged = False
 
@@ -177,12 +176,12 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         """Count the realtime usage of a running (or about to start) ``AgentSession``.
 
         Subscribes to ``metrics_collected`` of the current agent's realtime session and follows
-        it across agent handoffs and reconnects: a handoff that keeps the realtime session keeps
-        the one subscription (nothing is counted twice); one that creates a new session is
-        picked up from the session's ``conversation_item_added`` (the handoff item) and
-        ``session_usage_updated`` events, the latter fired by the new session's zero-usage
-        connect metric, before any real usage can arrive. The session's ``close`` detaches and
-        ends session time.
+        it across agent handoffs and reconnects. A handoff that hands the realtime session over
+        keeps the one subscription, so nothing is counted twice. A new realtime session (a
+        handoff to another model, or a resumed agent) announces itself by its zero-usage
+        connect metric, which the AgentSession relays as ``session_usage_updated`` before any
+        real usage can arrive: the tracker then moves its subscription to it. The session's
+        ``close`` detaches and ends session time.
 
         Raises:
             RuntimeError: already attached to a session (``detach()`` first).
@@ -193,7 +192,6 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         if self._turns == 0:
             self._started = self._clock()
         session.on("session_usage_updated", self._on_session_usage_updated)
-        session.on("conversation_item_added", self._on_conversation_item_added)
         session.on("close", self._on_session_close)
         self._follow_realtime_session()
 
@@ -201,7 +199,6 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         """Stop listening to the attached session (counted usage is kept)."""
         if self._session is not None:
             self._session.off("session_usage_updated", self._on_session_usage_updated)
-            self._session.off("conversation_item_added", self._on_conversation_item_added)
             self._session.off("close", self._on_session_close)
             self._session = None
         if self._rt_session is not None:
@@ -426,10 +423,6 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
 
     def _on_session_usage_updated(self, _event: SessionUsageUpdatedEvent) -> None:
         self._follow_realtime_session()
-
-    def _on_conversation_item_added(self, event: ConversationItemAddedEvent) -> None:
-        if isinstance(event.item, llm.AgentHandoff):
-            self._follow_realtime_session()
 
     def _on_session_close(self, _event: CloseEvent) -> None:
         self.detach()
