@@ -353,28 +353,27 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
                     "budget_soft_exceeded",
                     BudgetSoftExceededEvent(total_usd=total, soft_usd=budget.soft_usd),
                 )
-            paused = self._act_on_video(self._step)
+            acted = self._act_on_video(self._step)
             if self._step is BudgetStep.HARD and budget.hard_usd is not None:
                 self.emit(
                     "budget_hard_exceeded",
                     BudgetHardExceededEvent(
-                        total_usd=total, hard_usd=budget.hard_usd, video_paused=paused
+                        total_usd=total, hard_usd=budget.hard_usd, video_paused=acted
                     ),
                 )
 
     def _act_on_video(self, step: BudgetStep) -> bool:
-        """Apply one budget step to the streamer; return whether video is paused."""
+        """Apply one budget step to the attached streamer; return whether it took effect."""
         streamer, budget = self._streamer, self._budget
         if streamer is None or budget is None:
             return False
         if step is not BudgetStep.HARD and budget.soft_usd is None:
             return False  # without a soft limit, video is only ever paused
         try:
+            options = streamer.options
             if step is BudgetStep.HARD:
                 streamer.pause()
-                return True
-            options = streamer.options
-            if step is BudgetStep.SOFT:
+            elif step is BudgetStep.SOFT:
                 streamer.update_options(
                     fps=min(options.fps, budget.degraded_fps),
                     silent_fps=min(options.silent_fps, budget.degraded_silent_fps),
@@ -386,17 +385,17 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
             # A streamer that fails to slow down must not break usage accounting.
             logger.warning("budget step %s could not be applied to video", step.name, exc_info=True)
             return False
-        total = self._total_usd if self._total_usd is not None else Decimal(0)
-        self.emit(
-            "video_degraded",
-            VideoDegradedEvent(
-                total_usd=total,
-                fps=options.fps,
-                silent_fps=options.silent_fps,
-                max_size=options.max_size,
-            ),
-        )
-        return False
+        if step is not BudgetStep.HARD:
+            self.emit(
+                "video_degraded",
+                VideoDegradedEvent(
+                    total_usd=self._total_usd or Decimal(0),
+                    fps=options.fps,
+                    silent_fps=options.silent_fps,
+                    max_size=options.max_size,
+                ),
+            )
+        return True
 
     def _follow_realtime_session(self) -> None:
         """Subscribe to the current agent's realtime session if it changed.

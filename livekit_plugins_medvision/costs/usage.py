@@ -188,8 +188,11 @@ def bucket_rates(pricing: ModelPricing, policy: UnattributedPolicy) -> Mapping[B
         Bucket.INPUT_TEXT: pricing.input_text,
         Bucket.INPUT_AUDIO: pricing.input_audio,
         Bucket.INPUT_IMAGE: pricing.input_image,
-        # Cached tokens are split out only when the model has a cached rate.
-        Bucket.INPUT_CACHED: pricing.input_cached or Decimal(0),
+        # Cached tokens are split out only when the model has a cached rate; without one the
+        # line stays empty, and its rate is the one that could never under-count.
+        Bucket.INPUT_CACHED: (
+            pricing.highest_input if pricing.input_cached is None else pricing.input_cached
+        ),
         Bucket.INPUT_UNATTRIBUTED: unattributed,
         Bucket.TOOL_USE_PROMPT: pricing.input_text,
         Bucket.OUTPUT_TEXT: pricing.output_text,
