@@ -692,8 +692,9 @@ def _decode_image(connection: int, blob: types.Blob, now: float) -> ReceivedImag
         raise ProtocolError("realtime_input.video must be an image")
     try:
         with Image.open(io.BytesIO(data)) as image:
+            image.load()  # decode it all: a truncated or corrupt frame is refused
             width, height = image.size
             image_format = image.format or ""
-    except (UnidentifiedImageError, OSError):
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise ProtocolError("realtime_input.video is not a decodable image") from None
     return ReceivedImage(connection, mime_type, image_format, width, height, len(data), now)

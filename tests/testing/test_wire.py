@@ -107,6 +107,16 @@ async def test_camel_case_keys_and_standard_base64(server: FakeGeminiLive) -> No
                 }
             }
         ),
+        json.dumps(
+            {
+                "realtime_input": {
+                    "video": {
+                        "data": base64.b64encode(encode_image(64, 64)[:200]).decode(),
+                        "mime_type": "image/jpeg",
+                    }
+                }
+            }
+        ),
         json.dumps({"realtime_input": {"audio": {"data": "AAAA", "mime_type": "audio/mp3"}}}),
         json.dumps({"setup": {"model": f"models/{MODEL}"}}),  # a second setup
     ],
