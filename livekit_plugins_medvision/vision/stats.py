@@ -18,8 +18,9 @@ _WINDOW = 256  # recent timings kept for the percentiles
 class VisionStats:
     """A snapshot of what a VisionStreamer received, dropped and sent.
 
-    Every received frame ends up in at most one of: not due (not counted), rejected as invalid,
-    dropped because the worker was busy, skipped as unchanged, a worker error, or sent.
+    A received frame is rejected as invalid, or not due (not counted further), or sampled; a
+    sampled frame is dropped (worker busy), skipped (unchanged), discarded, a worker or sink
+    error, or sent.
     """
 
     frames_received: int = 0
@@ -34,6 +35,8 @@ class VisionStats:
     """Due frames not sent because they barely differed from the last one sent."""
     frames_rejected_invalid: int = 0
     """Frames rejected as malformed (empty, odd-sized, truncated, unsupported format)."""
+    frames_discarded: int = 0
+    """Frames prepared but not sent: the track, the pause state or the session changed meanwhile."""
     worker_errors: int = 0
     """Frames the worker failed on (logged once per kind of error)."""
     sink_errors: int = 0
@@ -66,6 +69,7 @@ class StatsRecorder:
         self.frames_dropped_busy = 0
         self.frames_skipped_unchanged = 0
         self.frames_rejected_invalid = 0
+        self.frames_discarded = 0
         self.worker_errors = 0
         self.sink_errors = 0
         self.bytes_sent = 0.0
@@ -96,6 +100,7 @@ class StatsRecorder:
             frames_dropped_busy=self.frames_dropped_busy,
             frames_skipped_unchanged=self.frames_skipped_unchanged,
             frames_rejected_invalid=self.frames_rejected_invalid,
+            frames_discarded=self.frames_discarded,
             worker_errors=self.worker_errors,
             sink_errors=self.sink_errors,
             worker_ms_p50=_percentile(worker, 0.50),

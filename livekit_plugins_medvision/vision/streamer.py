@@ -242,8 +242,11 @@ class VisionStreamer:
 
         Raises:
             StreamerClosedError: after ``aclose()``.
+            RuntimeError: the streamer was started on an ``AgentSession``.
         """
         self._check_open()
+        if isinstance(self._target, SessionTarget):
+            raise RuntimeError("VisionStreamer is already started on an AgentSession")
         self._target = FixedTarget(sink)
         self._follow(track)
 
@@ -251,21 +254,29 @@ class VisionStreamer:
         self,
         session: AgentSession[_U],
         *,
-        room: rtc.Room,
+        room: rtc.Room | None = None,
         participant_identity: str | None = None,
+        track: rtc.Track | None = None,
     ) -> None:
-        """Follow a participant's video in ``room`` and send it to the session's realtime model.
+        """Send video to the realtime model of a running ``AgentSession``.
 
-        Follows ``participant_identity``, else the participant the session's RoomIO is linked
-        to, else the first non-agent participant; agent participants (avatars included) are
-        never followed. Call it after ``session.start()``.
+        With ``room``, follows a participant's camera or screen share (by ``source``): the
+        participant named by ``participant_identity``, else the one the session's RoomIO is
+        linked to, else the first non-agent participant; agent participants (avatars included)
+        are never followed. With ``track``, streams that one track (a local camera, say).
+        Frames go to ``session.current_agent.realtime_llm_session``, looked up at every frame,
+        so a handoff is followed; nothing is prepared while no agent runs. The speaking rate
+        follows the session's ``user_state``. Call it after ``session.start()``.
 
         Raises:
             StreamerClosedError: after ``aclose()``.
+            ValueError: neither or both of ``room`` and ``track``.
             RuntimeError: already started, or the session has its own video input (RoomIO
                 ``video_input=True``), which would send every frame twice.
         """
         self._check_open()
+        if (room is None) == (track is None):
+            raise ValueError("start() needs exactly one of room or track")
         if self._target is not None:
             raise RuntimeError("VisionStreamer is already started")
         if session.input.video is not None:
@@ -278,16 +289,18 @@ class VisionStreamer:
             self._session_model = model.model
         self._target = SessionTarget(session)
         self._sampler.user_speaking = session.user_state == "speaking"
-        self._room = room
-        self._identity = participant_identity
-        self._linked = partial(_linked_identity, session)
-
         session.on("user_state_changed", self._on_user_state)
         self._detach.append(partial(session.off, "user_state_changed", self._on_user_state))
-        for event in _ROOM_EVENTS:
-            room.on(event, self._on_room_change)
-            self._detach.append(partial(room.off, event, self._on_room_change))
-        self._reselect()
+        if track is not None:
+            self._follow(track)
+        if room is not None:
+            self._room = room
+            self._identity = participant_identity
+            self._linked = partial(_linked_identity, session)
+            for event in _ROOM_EVENTS:
+                room.on(event, self._on_room_change)
+                self._detach.append(partial(room.off, event, self._on_room_change))
+            self._reselect()
 
     async def aclose(self) -> None:
         """Stop everything: listeners, the track reader, the stream and the worker thread.
@@ -436,7 +449,8 @@ class VisionStreamer:
         stats = self._stats
         stats.add_worker_time(worker_ms)
         if self._closed or generation != self._generation:
-            return  # the track it came from is gone
+            stats.frames_discarded += 1  # the track it came from is gone
+            return
         if isinstance(result, Exception):
             stats.worker_errors += 1
             self._log_once(
@@ -451,6 +465,7 @@ class VisionStreamer:
             return
         sink = self._target.resolve() if self._target is not None else None
         if self._paused or sink is None:
+            stats.frames_discarded += 1
             return
         start = time.perf_counter()
         try:

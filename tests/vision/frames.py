@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from livekit import rtc
+
+from livekit_plugins_medvision.vision import VisionStats, VisionStreamer
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -82,3 +85,62 @@ async def until(predicate: Callable[[], bool]) -> None:
         # The counters have no change event; re-check each time the loop runs other work.
         while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(0.002)
+
+
+@dataclass
+class Camera:
+    """A local camera track fed by hand."""
+
+    source: rtc.VideoSource
+    track: rtc.LocalVideoTrack
+    width: int
+    height: int
+    captured: int = 0
+
+    def capture(
+        self,
+        *,
+        t: float = 0.0,
+        rotation: rtc.VideoRotation.ValueType = rtc.VideoRotation.VIDEO_ROTATION_0,
+        seed: int = 0,
+    ) -> None:
+        """Capture the scene at time ``t`` (with noise ``seed``) into the source."""
+        pixels = scene(self.width, self.height, t=t, seed=seed)
+        self.source.capture_frame(rgba_frame(pixels), rotation=rotation)
+        self.captured += 1
+
+
+def make_camera(width: int, height: int) -> Camera:
+    """A camera with one frame already captured: until then a VideoSource emits black frames."""
+    source = rtc.VideoSource(width, height)
+    track = rtc.LocalVideoTrack.create_video_track("cam", source)
+    camera = Camera(source, track, width, height)
+    camera.capture()
+    return camera
+
+
+def settled(stats: VisionStats) -> bool:
+    """Every sampled frame has an outcome (nothing in the worker any more)."""
+    done = (
+        stats.frames_sent
+        + stats.frames_skipped_unchanged
+        + stats.frames_dropped_busy
+        + stats.frames_discarded
+        + stats.worker_errors
+        + stats.sink_errors
+    )
+    return done == stats.frames_sampled
+
+
+async def feed(
+    streamer: VisionStreamer,
+    camera: Camera,
+    *,
+    t: float = 0.0,
+    rotation: rtc.VideoRotation.ValueType = rtc.VideoRotation.VIDEO_ROTATION_0,
+    seed: int = 0,
+) -> None:
+    """Capture one frame and wait until the streamer has read it and finished with it."""
+    before = streamer.stats.frames_received
+    camera.capture(t=t, rotation=rotation, seed=seed)
+    await until(lambda: streamer.stats.frames_received > before and settled(streamer.stats))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -13,61 +12,10 @@ from PIL import Image
 
 from livekit_plugins_medvision import StreamerClosedError
 from livekit_plugins_medvision.tokens import estimate_image_tokens
-from livekit_plugins_medvision.vision import VisionStats, VisionStreamer
+from livekit_plugins_medvision.vision import VisionStreamer
 from livekit_plugins_medvision.vision.options import DEFAULT_MODEL
 
-from .frames import ManualClock, RecordingSink, psnr, rgba_frame, scene, until
-
-
-@dataclass
-class Camera:
-    """A local camera track fed by hand."""
-
-    source: rtc.VideoSource
-    track: rtc.LocalVideoTrack
-    width: int
-    height: int
-    captured: int = 0
-
-    def capture(
-        self,
-        *,
-        t: float = 0.0,
-        rotation: rtc.VideoRotation.ValueType = rtc.VideoRotation.VIDEO_ROTATION_0,
-        seed: int = 0,
-    ) -> None:
-        self.source.capture_frame(
-            rgba_frame(scene(self.width, self.height, t=t, seed=seed)), rotation=rotation
-        )
-        self.captured += 1
-
-
-def make_camera(width: int, height: int) -> Camera:
-    """A camera with one frame already captured: until then a VideoSource emits black frames."""
-    source = rtc.VideoSource(width, height)
-    track = rtc.LocalVideoTrack.create_video_track("cam", source)
-    camera = Camera(source, track, width, height)
-    camera.capture()
-    return camera
-
-
-def settled(stats: VisionStats) -> bool:
-    """Every sampled frame has an outcome (nothing in the worker any more)."""
-    done = (
-        stats.frames_sent
-        + stats.frames_skipped_unchanged
-        + stats.frames_dropped_busy
-        + stats.worker_errors
-        + stats.sink_errors
-    )
-    return done == stats.frames_sampled
-
-
-async def feed(streamer: VisionStreamer, camera: Camera, **capture: float | int) -> None:
-    """Capture one frame and wait until the streamer has fully handled it."""
-    before = streamer.stats.frames_received
-    camera.capture(**capture)  # type: ignore[arg-type]  # keywords forwarded as given
-    await until(lambda: streamer.stats.frames_received > before and settled(streamer.stats))
+from .frames import ManualClock, RecordingSink, feed, make_camera, psnr, rgba_frame, scene, until
 
 
 @pytest.fixture
