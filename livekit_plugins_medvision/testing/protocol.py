@@ -32,7 +32,12 @@ __all__ = [
 ]
 
 INVALID_ARGUMENT = 1007
-"""The close code Gemini Live uses for a message it cannot accept (RFC 6455: invalid payload)."""
+"""The close code Gemini Live uses for a message it cannot accept (RFC 6455: invalid payload).
+
+Seen by users as ``1007 (invalid payload data): Request contains an invalid argument.``
+(https://github.com/livekit/agents/issues/4159, https://github.com/google/adk-python/issues/5075
+for the deprecated ``mediaChunks``); livekit-plugins-google treats it as fatal, not retryable.
+"""
 INVALID_ARGUMENT_REASON = "Request contains an invalid argument."
 """The close reason Gemini Live sends with ``INVALID_ARGUMENT``."""
 
