@@ -34,9 +34,10 @@ __all__ = [
 INVALID_ARGUMENT = 1007
 """The close code Gemini Live uses for a message it cannot accept (RFC 6455: invalid payload).
 
-Seen by users as ``1007 (invalid payload data): Request contains an invalid argument.``
-(https://github.com/livekit/agents/issues/4159, https://github.com/google/adk-python/issues/5075
-for the deprecated ``mediaChunks``); livekit-plugins-google treats it as fatal, not retryable.
+Users report it with this reason (https://github.com/rudyll/stackchan-ai-server/issues/7), for
+bad frames (https://github.com/livekit/agents/issues/4159) and for the deprecated
+``mediaChunks`` (https://github.com/google/adk-python/issues/5075); livekit-plugins-google
+treats it as fatal, not retryable.
 """
 INVALID_ARGUMENT_REASON = "Request contains an invalid argument."
 """The close reason Gemini Live sends with ``INVALID_ARGUMENT``."""
