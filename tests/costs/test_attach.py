@@ -109,6 +109,28 @@ async def test_handoffs_are_followed_and_no_turn_counts_twice(server: FakeGemini
     assert tracker.report().session_seconds == report.session_seconds
 
 
+async def test_attaching_to_a_running_session_counts_from_then_on(server: FakeGeminiLive) -> None:
+    model = google.realtime.RealtimeModel(api_key="fake", http_options=server.http_options())
+    session = AgentSession[None](llm=model)
+    tracker = CostTracker(model.model)
+    counted: asyncio.Queue[UsageUpdatedEvent] = asyncio.Queue()
+    tracker.on("usage_updated", counted.put_nowait)
+    try:
+        await session.start(Step("intake"), record=False)
+        await server.wait_for_connections(1)  # its connect metric is long gone
+        tracker.attach(session)
+        reply = await session.generate_reply()
+        assert reply.done()
+        async with asyncio.timeout(10):
+            await counted.get()
+    finally:
+        await session.aclose()
+        await model.aclose()
+
+    assert tracker.report().turns == 1
+    assert tracker.report().bucket(Bucket.INPUT_AUDIO).tokens == 1_000
+
+
 async def test_attach_twice_is_refused(server: FakeGeminiLive) -> None:
     model = google.realtime.RealtimeModel(api_key="fake", http_options=server.http_options())
     session = AgentSession[None](llm=model)

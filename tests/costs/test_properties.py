@@ -6,10 +6,11 @@ from decimal import Decimal
 
 from google.genai import types
 from hypothesis import given, settings, strategies as st
+from livekit.agents.metrics import RealtimeModelMetrics
 
 from livekit_plugins_medvision.costs import Bucket, CostTracker, UsageUpdatedEvent
 
-from .factories import details
+from .factories import details, metrics
 
 MODELS = st.sampled_from(
     ["gemini-3.1-flash-live-preview", "gemini-3.8-live", "gemini-live-2.5-flash-native-audio"]
@@ -88,3 +89,46 @@ def test_buckets_add_up_and_the_default_policy_never_under_counts(
     cheap_total = cheap.report().total_usd
     assert cheap_total is not None
     assert report.total_usd >= cheap_total
+
+
+@st.composite
+def metrics_messages(draw: st.DrawFn) -> RealtimeModelMetrics:
+    text, audio, image = draw(COUNT), draw(COUNT), draw(COUNT)
+    out_text, out_audio = draw(COUNT), draw(COUNT)
+    # VIDEO and unlabelled tokens stay inside input_tokens; thinking may sit in the total.
+    input_tokens = text + audio + image + draw(COUNT)
+    output_tokens = out_text + out_audio
+    return metrics(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens + draw(COUNT),
+        text=text,
+        audio=audio,
+        image=image,
+        out_text=out_text,
+        out_audio=out_audio,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(model=MODELS, turns=st.lists(metrics_messages(), max_size=12))
+def test_metrics_totals_are_the_sum_of_turns_and_never_decrease(
+    model: str, turns: list[RealtimeModelMetrics]
+) -> None:
+    tracker = CostTracker(model)
+    running: list[Decimal] = []
+    per_turn: list[Decimal] = []
+
+    def on_usage(event: UsageUpdatedEvent) -> None:
+        assert event.turn_usd is not None and event.report.total_usd is not None
+        per_turn.append(event.turn_usd)
+        running.append(event.report.total_usd)
+
+    tracker.on("usage_updated", on_usage)
+    for message in turns:
+        tracker.track_metrics(message)
+
+    assert tracker.report().total_usd == sum(per_turn, Decimal(0))
+    assert running == sorted(running)
+    total_tokens = sum(line.tokens for line in tracker.report().buckets)
+    assert total_tokens == sum(m.total_tokens for m in turns)
