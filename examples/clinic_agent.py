@@ -105,7 +105,6 @@ class ClinicSettings:
         language: Language of the clinic's instructions.
         budget_soft_usd: Spend at which video is turned down.
         budget_hard_usd: Spend at which video stops and the patient is told.
-        agent_name: Name the worker registers under, for explicit dispatch.
     """
 
     database_url: str | None = None
@@ -115,7 +114,6 @@ class ClinicSettings:
     language: Language = "pt-BR"
     budget_soft_usd: Decimal = Decimal("0.50")
     budget_hard_usd: Decimal = Decimal("1.00")
-    agent_name: str = "medvision-clinic"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, require_livekit: bool) -> ClinicSettings:
@@ -156,7 +154,6 @@ class ClinicSettings:
             language=language,
             budget_soft_usd=soft,
             budget_hard_usd=hard,
-            agent_name=env.get("MEDVISION_AGENT_NAME", defaults.agent_name),
         )
 
 
@@ -386,7 +383,7 @@ async def finish_call(
     room_name: str,
     patient: PatientRef | None,
 ) -> tuple[CostReport, int | None]:
-    """Stop the call's video and session, log its cost and write its ledger row.
+    """Stop the call's video and session, log its cost summary and write its ledger row.
 
     Returns:
         The final cost report and the ledger row's id (``None`` if it was not written).
@@ -412,6 +409,7 @@ async def finish_call(
 server = AgentServer()
 
 
+# Explicit dispatch only (a named agent): each call is dispatched with its patient's id.
 @server.rtc_session(agent_name=os.environ.get("MEDVISION_AGENT_NAME", "medvision-clinic"))
 async def entrypoint(ctx: JobContext) -> None:
     """Run one clinic call: patient context, avatar, vision and cost, all closed at shutdown."""
@@ -425,10 +423,9 @@ async def entrypoint(ctx: JobContext) -> None:
         # One callback, not two: LiveKit runs shutdown callbacks concurrently, and the ledger
         # row must be written before the pool closes.
         if call is not None:
-            report, row_id = await finish_call(
+            _, row_id = await finish_call(
                 call, provider, job_id=ctx.job.id, room_name=ctx.room.name, patient=patient
             )
-            logger.info("call cost\n%s", report.render())
             if row_id is not None:
                 logger.info("cost ledger row %d written", row_id)
         if provider is not None:
@@ -552,7 +549,7 @@ class _Console:
     def event(self, text: str) -> None:
         self.line(f"[{time.monotonic() - self._started:5.1f}s] {text}")
 
-    def status(self, call: ClinicCall) -> None:
+    def status(self, call: ClinicCall, *, final: bool = False) -> None:
         stats = call.streamer.stats
         usd = call.tracker.report().total_usd
         text = (
@@ -561,15 +558,15 @@ class _Console:
             f" | image tokens {stats.estimated_image_tokens}"
             f" | USD {'unknown' if usd is None else f'{usd:.6f}'}"
         )
-        if self.interactive:
-            print(f"\r\x1b[2K{text}", end="", flush=True)
+        if self.interactive and not final:
+            print(f"\r\x1b[2K{text}", end="", flush=True)  # rewritten in place
             self._status_open = True
         else:
-            print(text, flush=True)
+            self.line(text)
 
     def _end_status(self) -> None:
         if self._status_open:
-            print(flush=True)
+            print("\r\x1b[2K", end="", flush=True)
             self._status_open = False
 
 
@@ -745,7 +742,7 @@ async def _converse(
         status.cancel()
         await asyncio.gather(status, return_exceptions=True)
         await camera.aclose()
-    console.status(call)
+    console.status(call, final=True)
 
 
 async def _show_status(call: ClinicCall, console: _Console) -> None:
