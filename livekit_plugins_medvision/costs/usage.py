@@ -5,8 +5,9 @@ so a session costs the sum of its messages; nothing here keeps a running total o
 messages. The rules, from the Gemini usage semantics:
 
 - Prompt details by modality: TEXT (and MODALITY_UNSPECIFIED, which the SDK treats as text),
-  AUDIO, IMAGE and VIDEO (billed as image input). Prompt tokens the details do not cover go to
-  ``input_unattributed``, priced by an ``UnattributedPolicy`` that never under-counts by default.
+  AUDIO, IMAGE and VIDEO (billed as image input). Prompt tokens the details do not cover (and
+  DOCUMENT, which Live does not use) go to ``input_unattributed``, priced by an
+  ``UnattributedPolicy`` that never under-counts by default.
 - Response details: TEXT and AUDIO; response tokens they do not cover go to
   ``output_unattributed``, priced at the highest output rate.
 - ``thoughts_token_count`` is billed as output text, ``tool_use_prompt_token_count`` as input
@@ -94,10 +95,10 @@ class TurnTokens:
         estimate can only explain prompt tokens the server left unexplained, so it is capped by
         the unattributed bucket and never adds tokens.
         """
-        if self.reported_image or estimated_in_context <= 0:
+        if self.reported_image:
             return self
-        moved = min(estimated_in_context, self[Bucket.INPUT_UNATTRIBUTED])
-        if moved == 0:
+        moved = min(max(estimated_in_context, 0), self[Bucket.INPUT_UNATTRIBUTED])
+        if not moved:
             return self
         counts = dict(self.counts)
         counts[Bucket.INPUT_UNATTRIBUTED] -= moved
@@ -165,10 +166,9 @@ def tokens_from_metrics(metrics: RealtimeModelMetrics, *, split_cached: bool) ->
             metrics.output_tokens, out.text_tokens + out.audio_tokens
         ),
     }
-    if metrics.total_tokens:
-        counts[Bucket.THINKING_OR_TOOL_USE] = _remainder(
-            metrics.total_tokens, metrics.input_tokens + metrics.output_tokens
-        )
+    counts[Bucket.THINKING_OR_TOOL_USE] = _remainder(
+        metrics.total_tokens, metrics.input_tokens + metrics.output_tokens
+    )
     if split_cached:
         details = inp.cached_tokens_details
         _split_cached(
@@ -183,7 +183,12 @@ def tokens_from_metrics(metrics: RealtimeModelMetrics, *, split_cached: bool) ->
 
 def bucket_rates(pricing: ModelPricing, policy: UnattributedPolicy) -> Mapping[Bucket, Decimal]:
     """Return the USD-per-million rate of every bucket under ``pricing``."""
-    unattributed = pricing.highest_input if policy == "highest_input" else getattr(pricing, policy)
+    unattributed = {
+        "highest_input": pricing.highest_input,
+        "input_text": pricing.input_text,
+        "input_audio": pricing.input_audio,
+        "input_image": pricing.input_image,
+    }[policy]
     return {
         Bucket.INPUT_TEXT: pricing.input_text,
         Bucket.INPUT_AUDIO: pricing.input_audio,
