@@ -29,7 +29,7 @@ from ..log import logger
 from ..privacy import hash_patient_id
 from . import migrations
 from .models import AvatarConfig, PatientContext, Row, avatar_from_row, patient_from_rows
-from .queries import REFERENCE_QUERIES, PatientQueries
+from .queries import PATIENT_COLUMNS, REFERENCE_QUERIES, SECTION_COLUMNS, PatientQueries
 
 __all__ = ["DEFAULT_PURPOSE", "PatientContextProvider"]
 
@@ -103,6 +103,7 @@ class PatientContextProvider:
         )
         self._timeout = _seconds("lookup_timeout", lookup_timeout)
         self._id_pattern = re.compile(queries.patient_id_pattern)
+        self._lookup_sql = queries.lookup_statement()
         self._owns_pool = False
         self._closed = False
         self._in_flight = 0
@@ -335,36 +336,34 @@ class PatientContextProvider:
             return await work(conn)
 
     async def _read_patient(self, conn: _Conn, patient_id: str) -> PatientContext | None:
-        q = self._queries
         async with conn.transaction(readonly=True):
             await self._set_statement_timeout(conn)
-            patient = await conn.fetchrow(q.patient, patient_id)
-            if patient is None:
-                return None
-            allergies = await self._fetch(conn, q.allergies, patient_id)
-            medications = await self._fetch(conn, q.medications, patient_id)
-            conditions = await self._fetch(conn, q.conditions, patient_id)
-            vitals = await self._fetch(conn, q.vitals, patient_id)
-            care_notes = await self._fetch(conn, q.care_notes, patient_id)
+            record = await conn.fetchrow(self._lookup_sql, patient_id)
+        if record is None:
+            raise PatientContextError("the lookup statement returned no row")
+        patient: object = record["patient"]
+        if patient is None:
+            return None
+        (row,) = _rows("patient", [patient], ("found", *PATIENT_COLUMNS))
+        sections = {
+            name: _rows(name, record[name] if name in record else [], columns)
+            for name, columns in SECTION_COLUMNS.items()
+        }
+        vitals = sections["vitals"]
         return patient_from_rows(
             patient_id,
-            self._row(patient),
-            allergies=allergies,
-            medications=medications,
-            conditions=conditions,
+            row,
+            allergies=sections["allergies"],
+            medications=sections["medications"],
+            conditions=sections["conditions"],
             vitals=vitals[0] if vitals else None,
-            care_notes=care_notes,
+            care_notes=sections["care_notes"],
         )
 
     async def _set_statement_timeout(self, conn: _Conn) -> None:
         await conn.execute(
             "SELECT set_config('statement_timeout', $1, true)", self._statement_timeout_ms
         )
-
-    async def _fetch(self, conn: _Conn, query: str | None, patient_id: str) -> list[Row]:
-        if query is None:
-            return []
-        return [self._row(record) for record in await conn.fetch(query, patient_id)]
 
     def _row(self, record: asyncpg.Record) -> Row:
         renamed = {column: field for field, column in self._queries.columns.items()}
@@ -436,6 +435,18 @@ class PatientContextProvider:
             extra={"what": what, "error": str(error), "patient_hash": patient_hash},
         )
         raise error from None
+
+
+def _rows(section: str, values: object, columns: tuple[str, ...]) -> list[Row]:
+    """Name the fields of the rows the lookup statement returns for ``section``."""
+    if not isinstance(values, list):
+        raise PatientContextError(f"the {section} section is not a list of rows")
+    rows: list[Row] = []
+    for value in values:
+        if not isinstance(value, tuple) or len(value) != len(columns):
+            raise PatientContextError(f"a {section} row does not have {len(columns)} columns")
+        rows.append(dict(zip(columns, value, strict=True)))
+    return rows
 
 
 def _seconds(name: str, value: object) -> float:

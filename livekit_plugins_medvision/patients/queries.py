@@ -1,8 +1,10 @@
 """The SQL the provider runs, configurable so an existing EHR schema fits without a fork.
 
-Each query takes the patient id (or the clinic id) as ``$1`` and returns columns with the names
-listed below; ``columns`` renames them for queries whose column names cannot be aliased. A
-section whose query is ``None`` is simply left empty. ``REFERENCE_QUERIES`` reads the reference
+Each query takes the patient id (or the clinic id) as ``$1``, passed as text, and returns
+columns with the names listed below; ``columns`` renames them for queries whose column names
+cannot be aliased. A section whose query is ``None`` is simply left empty. The patient query and
+the list queries are combined into one statement (``lookup_statement()``), so a lookup costs a
+single round trip to the database. ``REFERENCE_QUERIES`` reads the reference
 schema that ``PatientContextProvider.migrate()`` creates.
 
 =================  ==========================================================================
@@ -28,33 +30,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
-__all__ = ["REFERENCE_QUERIES", "PatientQueries"]
+__all__ = ["PATIENT_COLUMNS", "REFERENCE_QUERIES", "SECTION_COLUMNS", "PatientQueries"]
+
+PATIENT_COLUMNS = ("preferred_name", "age_years", "sex", "preferred_language")
+"""The columns of the ``patient`` query, in the order the lookup statement reads them."""
+
+SECTION_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "allergies": ("substance", "reaction", "severity"),
+        "medications": ("name", "dosage"),
+        "conditions": ("name", "since"),
+        "vitals": (
+            "measured_at",
+            "heart_rate_bpm",
+            "systolic_mmhg",
+            "diastolic_mmhg",
+            "temperature_c",
+            "spo2_pct",
+            "respiratory_rate",
+        ),
+        "care_notes": ("written_at", "text"),
+    }
+)
+"""The columns of each list query, in the order the lookup statement reads them."""
 
 _COLUMNS = frozenset(
-    {
-        "preferred_name",
-        "age_years",
-        "sex",
-        "preferred_language",
-        "substance",
-        "reaction",
-        "severity",
-        "name",
-        "dosage",
-        "since",
-        "measured_at",
-        "heart_rate_bpm",
-        "systolic_mmhg",
-        "diastolic_mmhg",
-        "temperature_c",
-        "spo2_pct",
-        "respiratory_rate",
-        "written_at",
-        "text",
-        "provider",
-        "settings",
-        "enabled",
-    }
+    {*PATIENT_COLUMNS, *(c for cs in SECTION_COLUMNS.values() for c in cs)}
+    | {"provider", "settings", "enabled"}
 )
 
 
@@ -114,6 +116,30 @@ class PatientQueries:
         """Return the column name the queries use for the context field ``name``."""
         return self.columns.get(name, name)
 
+    def lookup_statement(self) -> str:
+        """Return one statement that runs the patient query and every list query.
+
+        A lookup then costs one round trip instead of one per query. Each query becomes a
+        subquery whose columns are read by name into a row of known order: the patient as a
+        row led by ``true`` (NULL when unknown), each list as an array of rows.
+        """
+        parts = [
+            f"(SELECT ROW(true, {self._picked(PATIENT_COLUMNS)})"
+            f" FROM ({_subquery(self.patient)}) s LIMIT 1) AS patient"
+        ]
+        for section, columns in SECTION_COLUMNS.items():
+            query: str | None = getattr(self, section)
+            if query is not None:
+                limit = " LIMIT 1" if section == "vitals" else ""
+                parts.append(
+                    f"ARRAY(SELECT ROW({self._picked(columns)})"
+                    f" FROM ({_subquery(query)}) s{limit}) AS {section}"
+                )
+        return "SELECT " + ",\n       ".join(parts)
+
+    def _picked(self, fields: tuple[str, ...]) -> str:
+        return ", ".join(f"s.{_identifier(self.column(f))}" for f in fields)
+
 
 _LIST_LIMIT = 50
 _NOTES_LIMIT = 5
@@ -152,3 +178,12 @@ REFERENCE_QUERIES = PatientQueries(
 
 def _is_name(value: object) -> bool:
     return isinstance(value, str) and bool(value)
+
+
+def _subquery(sql: str) -> str:
+    # on lines of its own, so a trailing comment cannot swallow the closing parenthesis
+    return f"\n{sql.strip().rstrip(';')}\n"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
