@@ -68,7 +68,7 @@ from livekit_plugins_medvision.costs import (
     CostTracker,
     VideoDegradedEvent,
 )
-from livekit_plugins_medvision.patients import Language
+from livekit_plugins_medvision.patients import REFERENCE_QUERIES, Language
 
 if TYPE_CHECKING:
     from livekit_plugins_medvision.testing import FakeGeminiLive
@@ -83,6 +83,10 @@ DEFAULT_DATA_DIR: Final = Path(".medvision") / "pgdata"
 
 PATIENT_ID_KEY: Final = "patient_id"
 """The key of the patient id in dispatch metadata, room metadata and participant attributes."""
+
+PATIENT_QUERIES: Final = REFERENCE_QUERIES
+"""The SQL the worker reads patients with. To read an existing EHR schema instead of the
+reference one, replace it with your own ``PatientQueries`` (see examples/README.md)."""
 
 _MAX_PATIENT_ID_CHARS = 128
 _BUDGET_ENV: Final = ("MEDVISION_BUDGET_SOFT_USD", "MEDVISION_BUDGET_HARD_USD")
@@ -464,7 +468,7 @@ async def _connect(database_url: str | None) -> PatientContextProvider | None:
         logger.warning("DATABASE_URL unset: no patient context")
         return None
     try:
-        return await PatientContextProvider.connect(database_url)
+        return await PatientContextProvider.connect(database_url, queries=PATIENT_QUERIES)
     except PatientContextError as exc:
         logger.warning("patient database unreachable (%s): no patient context", type(exc).__name__)
         return None
