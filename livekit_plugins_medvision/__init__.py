@@ -6,12 +6,15 @@
   through one asyncpg pool, and ``clinic_instructions`` renders it safely into the prompt.
 - ``CostTracker`` prices a Gemini Live session per modality from its real usage messages,
   with budgets that act on the video stream.
+- ``start_avatar`` starts the avatar a clinic's configuration names (tavus, bey, anam, simli,
+  lemonslice), importing its plugin only then; without it the agent runs on, avatar-less.
 
 ``livekit_plugins_medvision.testing`` holds a local Gemini Live emulator for offline tests.
 """
 
 from livekit.agents import Plugin
 
+from .avatars import AVATAR_PROVIDERS, Avatar, AvatarProvider, create_avatar, start_avatar
 from .costs import (
     Bucket,
     Budget,
@@ -48,7 +51,10 @@ from .version import __version__
 from .vision import VideoSink, VideoSourcePreference, VisionOptions, VisionStats, VisionStreamer
 
 __all__ = [
+    "AVATAR_PROVIDERS",
+    "Avatar",
     "AvatarConfig",
+    "AvatarProvider",
     "Bucket",
     "Budget",
     "BudgetHardExceededEvent",
@@ -75,10 +81,12 @@ __all__ = [
     "__version__",
     "call_with_retry",
     "clinic_instructions",
+    "create_avatar",
     "estimate_image_tokens",
     "hash_patient_id",
     "pricing_for",
     "render_patient_context",
+    "start_avatar",
 ]
 
 
