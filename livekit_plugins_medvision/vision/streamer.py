@@ -30,7 +30,7 @@ from .delivery import FixedTarget, SessionTarget, Target, VideoSink
 from .encoder import Prepared, Skipped, frame_problem, jpeg_size, prepare_frame, rotation_of
 from .options import DEFAULT_MODEL, VideoSourcePreference, VisionOptions
 from .sampling import FrameSampler, Thumbnail
-from .sources import pick_source
+from .sources import RoomView, choose_track
 from .stats import StatsRecorder, VisionStats
 from .worker import FrameWorker
 
@@ -166,6 +166,11 @@ class VisionStreamer:
         return self._paused
 
     @property
+    def current_track(self) -> rtc.Track | None:
+        """The track being streamed, or ``None``."""
+        return self._pump.track if self._pump is not None else None
+
+    @property
     def user_speaking(self) -> bool:
         """Whether the speaking rate (``fps``) applies rather than ``silent_fps``."""
         return self._sampler.user_speaking
@@ -254,13 +259,13 @@ class VisionStreamer:
         self,
         session: AgentSession[_U],
         *,
-        room: rtc.Room | None = None,
+        room: RoomView | None = None,
         participant_identity: str | None = None,
         track: rtc.Track | None = None,
     ) -> None:
         """Send video to the realtime model of a running ``AgentSession``.
 
-        With ``room``, follows a participant's camera or screen share (by ``source``): the
+        With ``room`` (an ``rtc.Room``), follows a participant's camera or screen share: the
         participant named by ``participant_identity``, else the one the session's RoomIO is
         linked to, else the first non-agent participant; agent participants (avatars included)
         are never followed. With ``track``, streams that one track (a local camera, say).
@@ -334,7 +339,7 @@ class VisionStreamer:
 
     # -- following tracks --------------------------------------------------------------------
 
-    _room: rtc.Room | None = None
+    _room: RoomView | None = None
     _identity: str | None = None
     _linked: Callable[[], str | None] | None = None
 
@@ -352,30 +357,16 @@ class VisionStreamer:
         """Follow the preferred live video track of the followed participant, or none."""
         if self._closed or self._room is None:
             return
-        track: rtc.Track | None = None
-        participant = self._followed_participant(self._room)
-        if participant is not None:
-            live = {
-                pub.source: pub.track
-                for pub in participant.track_publications.values()
-                if pub.kind == rtc.TrackKind.KIND_VIDEO and pub.track is not None and not pub.muted
-            }
-            source = pick_source(live.keys(), self._opts.source)
-            track = live.get(source) if source is not None else None
-        current = self._pump.track if self._pump is not None else None
-        if track is not current and (track is None or current is None or track.sid != current.sid):
-            self._follow(track)
-
-    def _followed_participant(self, room: rtc.Room) -> rtc.RemoteParticipant | None:
         identity = self._identity
         if identity is None and self._linked is not None:
             identity = self._linked()
-        for participant in room.remote_participants.values():
-            if participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
-                continue
-            if identity is None or participant.identity == identity:
-                return participant
-        return None
+        track = choose_track(
+            self._room.remote_participants.values(),
+            identity=identity,
+            preference=self._opts.source,
+        )
+        if track is not self.current_track:  # a re-subscribed track is a new object: follow it
+            self._follow(track)
 
     def _follow(self, track: rtc.Track | None) -> None:
         """Switch to ``track`` (or to nothing): close the old reader, start a new one."""
