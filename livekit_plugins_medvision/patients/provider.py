@@ -39,6 +39,8 @@ DEFAULT_PURPOSE = "clinic-agent-conversation"
 _T = TypeVar("_T")
 _Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"  # generic in the stubs only
 _MAX_LABEL = 200
+# Migrations may wait on the advisory lock while another worker migrates.
+_MIGRATE_TIMEOUT_S = 60.0
 _APPLICATION_NAME = "livekit-plugins-medvision"
 
 
@@ -91,13 +93,10 @@ class PatientContextProvider:
         Raises:
             ValueError: an option out of range, or ``audit`` on with no audit query.
         """
-        if not isinstance(queries, PatientQueries):
-            raise ValueError("queries must be a PatientQueries")
-        if audit and queries.audit is None:
-            raise ValueError("audit: the queries define no audit statement (pass audit=False)")
+        _check_queries(queries, audit=audit)
         self._pool = pool
         self._queries = queries
-        self._audit = audit
+        self._audit_sql = queries.audit if audit else None
         self._statement_timeout_ms = str(
             math.ceil(_seconds("statement_timeout", statement_timeout) * 1000)
         )
@@ -151,8 +150,14 @@ class PatientContextProvider:
         if max_size < 1 or min_size > max_size:
             raise ValueError("max_size must be at least 1 and at least min_size")
         # Check the remaining options before opening anything.
-        _seconds("command_timeout", command_timeout)
-        _seconds("connect_timeout", connect_timeout)
+        for name, seconds in (
+            ("command_timeout", command_timeout),
+            ("connect_timeout", connect_timeout),
+            ("statement_timeout", statement_timeout),
+            ("lookup_timeout", lookup_timeout),
+        ):
+            _seconds(name, seconds)
+        _check_queries(queries, audit=audit)
         try:
             pool = await asyncpg.create_pool(
                 dsn,
@@ -167,17 +172,13 @@ class PatientContextProvider:
             raise PatientContextUnavailable(
                 f"could not open the patient database pool ({type(exc).__name__})"
             ) from None
-        try:
-            provider = cls(
-                pool,
-                queries=queries,
-                audit=audit,
-                statement_timeout=statement_timeout,
-                lookup_timeout=lookup_timeout,
-            )
-        except BaseException:
-            await pool.close()
-            raise
+        provider = cls(
+            pool,
+            queries=queries,
+            audit=audit,
+            statement_timeout=statement_timeout,
+            lookup_timeout=lookup_timeout,
+        )
         provider._owns_pool = True
         return provider
 
@@ -200,7 +201,7 @@ class PatientContextProvider:
             PatientContextUnavailable: the database cannot be reached.
             PatientContextError: a migration failed (nothing of it is left behind).
         """
-        return await self._guard("migrate", self._timeout * 4, self._migrate)
+        return await self._guard("migrate", _MIGRATE_TIMEOUT_S, self._migrate)
 
     async def seed_demo(self) -> None:
         """Apply the migrations, then insert the demo clinic and fictional patients, once.
@@ -210,7 +211,7 @@ class PatientContextProvider:
             PatientContextError: the seed failed.
         """
         await self.migrate()
-        await self._guard("seed the demo data", self._timeout * 4, self._seed_demo)
+        await self._guard("seed the demo data", _MIGRATE_TIMEOUT_S, self._seed_demo)
 
     async def get_patient_context(
         self,
@@ -246,10 +247,9 @@ class PatientContextProvider:
 
         async def read(conn: _Conn) -> PatientContext | None:
             context = await self._read_patient(conn, patient_id)
-            if self._audit:
-                assert self._queries.audit is not None  # checked in __init__
+            if self._audit_sql is not None:
                 await conn.execute(
-                    self._queries.audit, patient_id, context is not None, job_id, room_name, purpose
+                    self._audit_sql, patient_id, context is not None, job_id, room_name, purpose
                 )
             return context
 
@@ -447,6 +447,13 @@ def _rows(section: str, values: object, columns: tuple[str, ...]) -> list[Row]:
             raise PatientContextError(f"a {section} row does not have {len(columns)} columns")
         rows.append(dict(zip(columns, value, strict=True)))
     return rows
+
+
+def _check_queries(queries: object, *, audit: bool) -> None:
+    if not isinstance(queries, PatientQueries):
+        raise ValueError("queries must be a PatientQueries")
+    if audit and queries.audit is None:
+        raise ValueError("audit: the queries define no audit statement (pass audit=False)")
 
 
 def _seconds(name: str, value: object) -> float:

@@ -4,7 +4,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from livekit_plugins_medvision.patients import start_embedded_postgres
+from livekit_plugins_medvision.patients import EmbeddedPostgres, start_embedded_postgres
 
 pytestmark = pytest.mark.db
 
@@ -42,10 +42,7 @@ async def test_tcp_server_stops_restarts_and_deletes_its_data(tmp_path: Path) ->
         server.start()
 
 
-def test_unix_only_server_refuses_a_tcp_dsn(postgres_server: object) -> None:
-    from livekit_plugins_medvision.patients import EmbeddedPostgres
-
-    assert isinstance(postgres_server, EmbeddedPostgres)
+def test_unix_only_server_refuses_a_tcp_dsn(postgres_server: EmbeddedPostgres) -> None:
     with pytest.raises(ValueError, match="tcp"):
         postgres_server.dsn_for("postgres", tcp=True)
 
