@@ -393,8 +393,7 @@ async def finish_call(
         The final cost report and the ledger row's id (``None`` if it was not written).
     """
     await call.streamer.aclose()
-    await call.session.aclose()
-    await call.tracker.aclose()
+    await call.session.aclose()  # also ends the tracker's session time
     patient_hash = None if patient is None else patient.hashed
     call.tracker.log_summary(patient_hash=patient_hash)
     row_id = None
@@ -405,7 +404,9 @@ async def finish_call(
             )
         except CostLedgerError as exc:
             logger.warning("cost ledger row not written (%s)", type(exc).__name__)
-    return call.tracker.report(), row_id
+    report = call.tracker.report()  # before aclose(), which lets go of the streamer's stats
+    await call.tracker.aclose()
+    return report, row_id
 
 
 # --- the worker -------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def _check_report(out: str, err: str) -> None:
     assert "<patient_record>" in out  # the rendered prompt's first lines
     assert "Gemini Live cost, gemini-2.5-flash-native-audio-preview-12-2025" in out
     assert re.search(r"^total USD\s+\d+\.\d{6}$", out, re.MULTILINE)
+    assert re.search(r"^frames sent\s+\d+$", out, re.MULTILINE)
     assert "Cost ledger: row " in out
     assert DEMO_PATIENT_IDS[0] not in out + err  # the hashed id only
     for marker in _CLEAN_STDERR:
