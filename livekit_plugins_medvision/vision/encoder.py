@@ -119,7 +119,7 @@ def prepare_frame(
     out_w, out_h = fit_size(width, height, max_size)
     luma = _reduce(_plane(frame, 0, width, height), out_w, out_h)
 
-    thumbnail = np.asarray(luma.resize(THUMBNAIL_SIZE, Image.Resampling.BOX), dtype=np.uint8)
+    thumbnail = _thumbnail(luma)
     if not force and reference is not None and change_threshold > 0:
         difference = thumbnail_difference(thumbnail, reference)
         if difference < change_threshold:
@@ -165,6 +165,15 @@ def _plane(frame: rtc.VideoFrame, index: int, width: int, height: int) -> Image.
     if data is None:  # frame_problem() has already checked the format
         raise ValueError("frame has no such plane")
     return Image.frombuffer("L", (width, height), np.frombuffer(data, np.uint8), "raw", "L", 0, 1)
+
+
+def _thumbnail(luma: Image.Image) -> Thumbnail:
+    """A ``THUMBNAIL_SIZE`` box average of the luma plane (integer reduce first: ~3× cheaper)."""
+    factor = (max(1, luma.width // THUMBNAIL_SIZE[0]), max(1, luma.height // THUMBNAIL_SIZE[1]))
+    small = luma.reduce(factor) if factor != (1, 1) else luma
+    if small.size != THUMBNAIL_SIZE:
+        small = small.resize(THUMBNAIL_SIZE, Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.uint8)
 
 
 def _reduce(plane: Image.Image, width: int, height: int) -> Image.Image:
