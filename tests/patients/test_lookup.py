@@ -427,3 +427,22 @@ async def test_bad_labels_are_rejected(provider: PatientContextProvider) -> None
         await provider.get_patient_context(DEMO_PATIENT_IDS[0], purpose="")
     with pytest.raises(ValueError, match="job_id"):
         await provider.get_patient_context(DEMO_PATIENT_IDS[0], job_id="j" * 201)
+
+
+async def test_custom_queries_may_end_with_a_semicolon_or_a_comment(
+    provider: PatientContextProvider,
+) -> None:
+    queries = dataclasses.replace(
+        REFERENCE_QUERIES,
+        medications="SELECT name, dosage FROM medvision.medications"
+        " WHERE patient_id = $1 AND active ORDER BY name;\n",
+        vitals="SELECT * FROM medvision.vital_signs WHERE patient_id = $1"
+        " ORDER BY measured_at  -- the oldest first: only one row is used",
+    )
+    context = await PatientContextProvider(provider.pool, queries=queries).get_patient_context(
+        DEMO_PATIENT_IDS[0]
+    )
+    assert context is not None
+    assert [m.name for m in context.medications] == ["losartana", "metformina"]
+    assert context.vitals is not None
+    assert context.vitals.measured_at == datetime(2026, 10, 2, 9, 10, tzinfo=UTC)
