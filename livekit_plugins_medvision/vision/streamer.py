@@ -146,6 +146,9 @@ class VisionStreamer:
         self._bytes_per_pixel: float | None = None
         self._session_model: str | None = None
         self._detach: list[Callable[[], None]] = []
+        self._room: RoomView | None = None
+        self._identity: str | None = None
+        self._linked: Callable[[], str | None] | None = None
         self._logged: set[str] = set()
 
     # -- public surface ------------------------------------------------------------------------
@@ -338,10 +341,6 @@ class VisionStreamer:
         await self.aclose()
 
     # -- following tracks --------------------------------------------------------------------
-
-    _room: RoomView | None = None
-    _identity: str | None = None
-    _linked: Callable[[], str | None] | None = None
 
     def _check_open(self) -> None:
         if self._closed:
