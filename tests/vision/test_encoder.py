@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 from livekit import rtc
 from PIL import Image
 
@@ -126,3 +127,20 @@ def test_jpeg_size_matches_what_the_model_encoder_produces() -> None:
     frame = prepare(i420_frame(scene(1280, 720))).frame
     encoded = images.encode(frame, images.EncodeOptions(format="JPEG", quality=75))
     assert jpeg_size(frame, 75) == len(encoded)
+
+
+@given(
+    width=st.integers(1, 8192),
+    height=st.integers(1, 8192),
+    max_size=st.integers(16, 4096),
+)
+def test_fit_size_properties(width: int, height: int, max_size: int) -> None:
+    out_w, out_h = fit_size(width, height, max_size)
+    assert 1 <= out_w <= width and 1 <= out_h <= height  # never upscaled
+    assert max(out_w, out_h) <= max(max_size, 1)  # inside the box
+    if max(width, height) <= max_size:
+        assert (out_w, out_h) == (width, height)  # untouched when it fits
+    else:
+        assert max(out_w, out_h) == max_size  # as large as the box allows
+        # the aspect ratio, to within the rounding of one pixel on the short side
+        assert abs(out_w * height - out_h * width) <= max(width, height)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, strategies as st
 
 from livekit_plugins_medvision.vision.sampling import FrameSampler, thumbnail_difference
 
@@ -79,3 +80,27 @@ def test_thumbnail_difference() -> None:
     assert thumbnail_difference(a, a) == 0.0
     assert thumbnail_difference(a, b) == 5.0
     assert thumbnail_difference(a, np.zeros((32, 18), np.uint8)) == 255.0
+
+
+@given(
+    fps=st.floats(0.05, 1.0),
+    silent_fps=st.floats(0.0, 1.0),
+    steps=st.lists(st.floats(0.001, 0.5), min_size=1, max_size=200),
+    speaking=st.lists(st.booleans(), min_size=1, max_size=200),
+)
+def test_never_above_the_rate(
+    fps: float, silent_fps: float, steps: list[float], speaking: list[bool]
+) -> None:
+    clock = ManualClock()
+    s = FrameSampler(fps=fps, silent_fps=silent_fps, keepalive_s=5.0, clock=clock)
+    last: float | None = None
+    for step, talking in zip(steps, speaking, strict=False):
+        s.user_speaking = talking
+        if s.due():
+            s.take()
+            now = clock.now
+            if last is not None:
+                # at most the faster of the two rates, whatever the speech pattern
+                assert now - last >= 1.0 / max(fps, silent_fps) - 1e-9
+            last = now
+        clock.advance(step)
