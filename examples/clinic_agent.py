@@ -14,16 +14,16 @@ against a budget. The demo runs the same wiring offline: an embedded PostgreSQL,
 camera and a local Gemini Live emulator in place of Google.
 
 Environment: LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET and GOOGLE_API_KEY are required
-by ``dev``/``start``; DATABASE_URL (unset: an embedded PostgreSQL under ./.medvision/pgdata),
-MEDVISION_CLINIC_ID, MEDVISION_BUDGET_SOFT_USD, MEDVISION_BUDGET_HARD_USD, MEDVISION_MODEL,
-MEDVISION_LANGUAGE and MEDVISION_AGENT_NAME are optional. See examples/README.md.
+by ``dev``/``start``; DATABASE_URL (unset: an embedded PostgreSQL under MEDVISION_DATA_DIR,
+./.medvision/pgdata by default), MEDVISION_CLINIC_ID, MEDVISION_BUDGET_SOFT_USD,
+MEDVISION_BUDGET_HARD_USD, MEDVISION_MODEL, MEDVISION_LANGUAGE, MEDVISION_AGENT_NAME and
+MEDVISION_ID_HASH_KEY are optional. See examples/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import logging
 import os
@@ -31,7 +31,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -593,7 +593,7 @@ async def run_demo(settings: ClinicSettings, seconds: float) -> int:
     from livekit_plugins_medvision.testing import ComputedUsage, FakeGeminiLive
 
     if not any(os.environ.get(name) for name in _BUDGET_ENV):
-        settings = dataclasses.replace(
+        settings = replace(
             settings, budget_soft_usd=_DEMO_BUDGET[0], budget_hard_usd=_DEMO_BUDGET[1]
         )
     console = _Console(interactive=sys.stdout.isatty())
@@ -646,10 +646,12 @@ async def run_demo(settings: ClinicSettings, seconds: float) -> int:
                     f"{settings.budget_hard_usd} USD per call (set {' / '.join(_BUDGET_ENV)})"
                 )
                 console.line()
-                await _converse(call, gemini, stop, seconds, settings.language, console)
-                report, row_id = await finish_call(
-                    call, provider, job_id=job_id, room_name=room_name, patient=patient
-                )
+                try:
+                    await _converse(call, gemini, stop, seconds, settings.language, console)
+                finally:
+                    report, row_id = await finish_call(
+                        call, provider, job_id=job_id, room_name=room_name, patient=patient
+                    )
         finally:
             await provider.aclose()
     finally:
