@@ -12,6 +12,7 @@ camelCase JSON, so the real client parses exactly what it would parse from the s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from google.genai import types
 __all__ = [
     "INVALID_ARGUMENT",
     "INVALID_ARGUMENT_REASON",
+    "MAX_REASON_BYTES",
     "ClientContent",
     "ClientMessage",
     "ProtocolError",
@@ -34,23 +36,33 @@ __all__ = [
 INVALID_ARGUMENT = 1007
 """The close code Gemini Live uses for a message it cannot accept (RFC 6455: invalid payload).
 
-Users report it with this reason (https://github.com/rudyll/stackchan-ai-server/issues/7), for
-bad frames (https://github.com/livekit/agents/issues/4159) and for the deprecated
-``mediaChunks`` (https://github.com/google/adk-python/issues/5075); livekit-plugins-google
-treats it as fatal, not retryable.
+livekit-plugins-google treats it as fatal, not retryable. Users report it with the generic
+reason below (https://github.com/rudyll/stackchan-ai-server/issues/7), for the deprecated
+``mediaChunks`` (https://github.com/google/adk-python/issues/5075), and, for a field the
+service does not know, with ``Invalid JSON payload received. Unknown name "scheduling" at
+'tool_response.function_responses[0]': Cannot find field.``
+(https://github.com/livekit/agents/issues/3853).
 """
 INVALID_ARGUMENT_REASON = "Request contains an invalid argument."
-"""The close reason Gemini Live sends with ``INVALID_ARGUMENT``."""
+"""The generic close reason Gemini Live sends with ``INVALID_ARGUMENT``."""
+
+MAX_REASON_BYTES = 123
+"""The longest close reason, in UTF-8 bytes (RFC 6455: a close frame carries at most 125)."""
 
 JsonObject = Mapping[str, object]
 
 
 class ProtocolError(Exception):
-    """A client message the service would refuse; ``detail`` says why, without its content."""
+    """A client message the service would refuse.
 
-    def __init__(self, detail: str) -> None:
+    ``detail`` says why, for the test's eyes, and ``reason`` is the close reason the service
+    would send; neither carries the message's values (they may be a patient's words).
+    """
+
+    def __init__(self, detail: str, reason: str = INVALID_ARGUMENT_REASON) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.reason = _clip(reason)
 
 
 @dataclass(frozen=True)
@@ -124,7 +136,7 @@ def parse_client_message(data: str | bytes) -> ClientMessage:
     key, body = next(iter(decoded.items()))
     kind = _KINDS.get(key)
     if kind is None:
-        raise ProtocolError(f"unknown top-level field {key!r}")
+        raise ProtocolError(f"unknown top-level field {key!r}", _unknown_name(key, None))
     if not isinstance(body, dict):
         raise ProtocolError(f"{key} is not an object")
     if kind == "setup":
@@ -136,7 +148,7 @@ def parse_client_message(data: str | bytes) -> ClientMessage:
             return ClientContent(types.LiveClientContent.model_validate(body))
         return ToolResponse(types.LiveClientToolResponse.model_validate(body))
     except pydantic.ValidationError as exc:
-        raise ProtocolError(f"{key}: {_describe(exc)}") from None
+        raise ProtocolError(f"{key}: {_describe(exc)}", _reason(kind, exc)) from None
 
 
 def dump_server_message(message: types.LiveServerMessage) -> str:
@@ -160,6 +172,34 @@ def _describe(exc: pydantic.ValidationError) -> str:
         ".".join(str(part) for part in error["loc"]) + f" ({error['type']})"
         for error in exc.errors()
     )
+
+
+def _reason(kind: str, exc: pydantic.ValidationError) -> str:
+    """The service's reason: it names the first unknown field, else it is the generic one."""
+    for error in exc.errors():
+        if error["type"] == "extra_forbidden" and error["loc"]:
+            *parents, name = error["loc"]
+            path = kind
+            for part in parents:
+                path += f"[{part}]" if isinstance(part, int) else f".{_snake(str(part))}"
+            return _unknown_name(str(name), path)
+    return INVALID_ARGUMENT_REASON
+
+
+def _unknown_name(name: str, at: str | None) -> str:
+    where = f" at '{at}'" if at else ""
+    return f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.'
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _clip(reason: str) -> str:
+    data = reason.encode()
+    if len(data) <= MAX_REASON_BYTES:
+        return reason
+    return data[:MAX_REASON_BYTES].decode(errors="ignore")
 
 
 def _parse_setup(body: dict[str, object]) -> Setup:

@@ -119,8 +119,10 @@ class RejectedMessage:
 
     connection: int
     code: int
+    reason: str
+    """The close reason sent, as the service words it."""
     detail: str
-    """What was wrong, for the test's eyes (the close reason is the service's generic one)."""
+    """What was wrong, in more words, for the test's eyes."""
     at: float
 
 

@@ -34,7 +34,7 @@ from ..log import logger
 from .certs import LocalCertificate, make_local_certificate
 from .protocol import (
     INVALID_ARGUMENT,
-    INVALID_ARGUMENT_REASON,
+    MAX_REASON_BYTES,
     ClientContent,
     ClientMessage,
     ProtocolError,
@@ -67,7 +67,6 @@ _DURATION = re.compile(r"^\d+(\.\d+)?s$")
 _MAX_MESSAGE_BYTES = 16 * 2**20
 _AUDIO_CHUNK_BYTES = 9_600  # 0.1 s of 24 kHz 16-bit mono per modelTurn message
 _RESERVED_CLOSE_CODES = {1004, 1005, 1006, 1015}
-_MAX_REASON_BYTES = 123  # RFC 6455: a close frame's payload is at most 125 bytes
 
 
 class _State(enum.Enum):
@@ -394,7 +393,7 @@ class FakeGeminiLive:
         """
         if not 1000 <= code <= 4999 or code in _RESERVED_CLOSE_CODES:
             raise ValueError(f"code must be a sendable close code, got {code!r}")
-        if len(reason.encode()) > _MAX_REASON_BYTES:
+        if len(reason.encode()) > MAX_REASON_BYTES:
             raise ValueError("reason must be at most 123 bytes of UTF-8")
         await asyncio.gather(
             *(connection.socket.close(code, reason) for connection in self._connections.values())
@@ -420,10 +419,12 @@ class FakeGeminiLive:
                     await self._on_message(connection, parse_client_message(data))
                 except ProtocolError as exc:
                     self._received.rejected.append(
-                        RejectedMessage(index, INVALID_ARGUMENT, exc.detail, time.monotonic())
+                        RejectedMessage(
+                            index, INVALID_ARGUMENT, exc.reason, exc.detail, time.monotonic()
+                        )
                     )
                     logger.debug("emulator rejected a client message", extra={"code": 1007})
-                    await socket.close(INVALID_ARGUMENT, INVALID_ARGUMENT_REASON)
+                    await socket.close(INVALID_ARGUMENT, exc.reason)
                     break
         except ConnectionClosed:
             pass

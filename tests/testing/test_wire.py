@@ -35,13 +35,15 @@ async def raw_session(
         yield socket
 
 
-async def expect_invalid_argument(socket: ClientConnection) -> None:
+async def expect_invalid_argument(socket: ClientConnection) -> str:
+    """Read until the emulator closes with 1007; return the close reason."""
     with pytest.raises(ConnectionClosedError) as closed:
-        while True:
-            await socket.recv()
+        async with asyncio.timeout(5):
+            while True:
+                await socket.recv()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1007
-    assert closed.value.rcvd.reason == "Request contains an invalid argument."
+    return closed.value.rcvd.reason
 
 
 async def test_camel_case_keys_and_standard_base64(server: FakeGeminiLive) -> None:
@@ -87,50 +89,76 @@ async def test_camel_case_keys_and_standard_base64(server: FakeGeminiLive) -> No
     assert received.texts[0].text == "hello"
 
 
+GENERIC = "Request contains an invalid argument."
+
+
+def realtime_video(data: bytes, mime_type: str = "image/jpeg") -> str:
+    return json.dumps(
+        {
+            "realtime_input": {
+                "video": {"data": base64.b64encode(data).decode(), "mime_type": mime_type}
+            }
+        }
+    )
+
+
 @pytest.mark.parametrize(
-    "payload",
+    ("payload", "reason"),
     [
-        "not json",
-        json.dumps(["setup"]),
-        json.dumps({"realtimeInput": {"video": {"data": "%%%", "mimeType": "image/jpeg"}}}),
-        json.dumps({"realtime_input": {"mediaChunks": [{"data": "", "mimeType": "audio/pcm"}]}}),
-        json.dumps({"realtime_input": {"text": "a", "audioStreamEnd": True}}),
-        json.dumps({"client_content": {"turns": [], "unknownField": 1}}),
-        json.dumps({"bogus": {}}),
-        json.dumps(
-            {
-                "realtime_input": {
-                    "video": {
-                        "data": base64.b64encode(b"not an image").decode(),
-                        "mime_type": "image/jpeg",
+        ("not json", GENERIC),
+        (json.dumps(["setup"]), GENERIC),
+        (
+            json.dumps({"realtimeInput": {"video": {"data": "%%%", "mimeType": "image/jpeg"}}}),
+            GENERIC,
+        ),
+        (
+            json.dumps(
+                {"realtime_input": {"mediaChunks": [{"data": "", "mimeType": "audio/pcm"}]}}
+            ),
+            GENERIC,
+        ),
+        (json.dumps({"realtime_input": {"text": "a", "audioStreamEnd": True}}), GENERIC),
+        (
+            json.dumps({"client_content": {"turns": [], "unknownField": 1}}),
+            """Invalid JSON payload received. Unknown name "unknownField" at 'client_content': """
+            "Cannot find field.",
+        ),
+        (
+            json.dumps(
+                {
+                    "tool_response": {
+                        "functionResponses": [{"id": "a", "name": "f", "priority": "HIGH"}]
                     }
                 }
-            }
+            ),
+            """Invalid JSON payload received. Unknown name "priority" at """
+            "'tool_response.function_responses[0]': Cannot find field.",
         ),
-        json.dumps(
-            {
-                "realtime_input": {
-                    "video": {
-                        "data": base64.b64encode(encode_image(64, 64)[:200]).decode(),
-                        "mime_type": "image/jpeg",
-                    }
-                }
-            }
+        (
+            json.dumps({"bogus": {}}),
+            'Invalid JSON payload received. Unknown name "bogus": Cannot find field.',
         ),
-        json.dumps({"realtime_input": {"audio": {"data": "AAAA", "mime_type": "audio/mp3"}}}),
-        json.dumps({"setup": {"model": f"models/{MODEL}"}}),  # a second setup
+        (realtime_video(b"not an image"), GENERIC),
+        (realtime_video(encode_image(64, 64)[:200]), GENERIC),  # truncated
+        (realtime_video(encode_image(64, 64), "text/plain"), GENERIC),
+        (
+            json.dumps({"realtime_input": {"audio": {"data": "AAAA", "mime_type": "audio/mp3"}}}),
+            GENERIC,
+        ),
+        (json.dumps({"setup": {"model": f"models/{MODEL}"}}), GENERIC),  # a second setup
     ],
 )
 async def test_malformed_messages_close_with_1007_and_the_emulator_carries_on(
-    server: FakeGeminiLive, payload: str
+    server: FakeGeminiLive, payload: str, reason: str
 ) -> None:
     async with raw_session(server) as socket:
         await socket.send(payload)
-        await expect_invalid_argument(socket)
+        assert await expect_invalid_argument(socket) == reason
     assert len(server.received.rejected) == 1
-    assert server.received.rejected[0].code == 1007
-    # Nothing of the message is echoed in the detail (only field names and error kinds).
-    assert "%%%" not in server.received.rejected[0].detail
+    rejected = server.received.rejected[0]
+    assert (rejected.code, rejected.reason) == (1007, reason)
+    # Nothing of the message's values is echoed (only field names and error kinds).
+    assert "%%%" not in rejected.detail and "HIGH" not in rejected.detail
 
     async with raw_session(server) as socket:
         await socket.send(json.dumps({"realtime_input": {"text": "still up?"}}))
