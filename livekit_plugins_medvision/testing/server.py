@@ -101,7 +101,6 @@ class _PendingTurn:
 class _Connection:
     index: int
     socket: ServerConnection
-    record: ConnectionRecord
     setup: Setup | None = None
     new: _Counts = field(default_factory=_Counts)
     context: _Counts = field(default_factory=_Counts)
@@ -408,7 +407,7 @@ class FakeGeminiLive:
             path=socket.request.path if socket.request is not None else "",
             opened_at=time.monotonic(),
         )
-        connection = _Connection(index=index, socket=socket, record=record)
+        connection = _Connection(index=index, socket=socket)
         self._connections[index] = connection
         self._received.connections.append(record)
         self._notify()
