@@ -539,7 +539,14 @@ class FakeGeminiLive:
     async def _respond(self, connection: _Connection) -> None:
         while True:
             pending = await connection.turns.get()
-            await self._answer(connection, pending)
+            try:
+                await self._answer(connection, pending)
+            except Exception:
+                # Most likely a test's usage callable: fail the connection as the service fails
+                # on internal errors, and leave the traceback in the log.
+                logger.exception("Gemini Live emulator could not answer a turn")
+                await connection.socket.close(1011, "Internal error encountered.")
+                return
 
     async def _answer(self, connection: _Connection, pending: _PendingTurn) -> None:
         setup = connection.setup

@@ -351,3 +351,19 @@ async def test_tool_call_then_the_tool_response_continues_the_turn(
         for part in m.server_content.model_turn.parts or []
     ]
     assert texts == ["It looks mild."]
+
+
+async def test_a_failing_usage_callable_closes_with_1011(
+    server: FakeGeminiLive, client: genai.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(stats: TurnStats) -> types.UsageMetadata:
+        raise ZeroDivisionError
+
+    server.queue_reply(Reply(usage=broken))
+    async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
+        await session.send_realtime_input(text="hello")
+        with pytest.raises(errors.APIError) as caught:
+            await read_until(session, lambda m: False)
+    assert caught.value.code == 1011
+    assert "could not answer a turn" in caplog.text
+    assert server.received.turns == []
