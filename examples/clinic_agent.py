@@ -370,7 +370,7 @@ def build_call(
         logger.info("budget: video turned down to %.1f fps, %d px", event.fps, event.max_size)
 
     def on_budget_hard(event: BudgetHardExceededEvent) -> None:
-        logger.warning("budget: hard limit of %s USD reached, video paused", event.hard_usd)
+        logger.info("budget: hard limit of %s USD reached, video paused", event.hard_usd)
         # the session speaks it when it can; nothing here waits for the speech
         _ = session.generate_reply(instructions=_BUDGET_HARD_NOTICE[settings.language])
 
@@ -499,6 +499,10 @@ _DEMO_SPEECH_S = 2.5  # how long the scripted patient "speaks" before each agent
 _DEMO_TURN_TIMEOUT_S = 10.0
 _DEMO_PROMPT_LINES = 12
 _DEMO_BUDGET = (Decimal("0.002"), Decimal("0.02"))  # soft, hard: the soft step acts in ~10 s
+_DEMO_CAMERA_OFF: Final[dict[Language, str]] = {
+    "pt-BR": "Não estou mais vendo a sua câmera; seguimos só por voz.",
+    "en": "I can no longer see your camera; let's continue by voice.",
+}
 _DEMO_LINES: Final[dict[Language, tuple[tuple[str, str], ...]]] = {
     "pt-BR": (
         (
@@ -704,6 +708,7 @@ async def _converse(
 
     def on_hard(event: BudgetHardExceededEvent) -> None:
         console.event(f"budget: hard limit of {event.hard_usd} USD reached, video paused")
+        gemini.queue_reply(Reply(text=_DEMO_CAMERA_OFF[language]))  # answers the agent's notice
 
     call.session.on("conversation_item_added", on_item)
     call.tracker.on("budget_soft_exceeded", on_soft)
