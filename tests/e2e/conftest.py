@@ -96,10 +96,13 @@ async def server() -> AsyncIterator[FakeGeminiLive]:
 
 
 @pytest.fixture
-def camera() -> Camera:
+async def camera() -> AsyncIterator[Camera]:
     source = rtc.VideoSource(WIDTH, HEIGHT)
     track = rtc.LocalVideoTrack.create_video_track("camera", source)
-    return Camera(source=source, track=track, frame=i420_frame(WIDTH, HEIGHT), clock=FakeClock())
+    try:
+        yield Camera(source=source, track=track, frame=i420_frame(WIDTH, HEIGHT), clock=FakeClock())
+    finally:
+        await source.aclose()
 
 
 def realtime_model(
