@@ -5,7 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from clinic_agent import REQUIRED_ENV, ClinicSettings, ConfigurationError
+from clinic_agent import REQUIRED_ENV, ClinicSettings, ConfigurationError, main
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "clinic_agent.py"
 FULL_ENV = {
@@ -69,11 +69,10 @@ def test_the_demo_needs_no_livekit_or_google_configuration() -> None:
     assert settings.database_url is None
 
 
-@pytest.mark.parametrize("command", ["dev", "start"])
-def test_worker_commands_fail_at_start_up_with_one_message(command: str) -> None:
+def test_the_worker_fails_at_start_up_with_one_message() -> None:
     env = {k: v for k, v in os.environ.items() if k not in REQUIRED_ENV}
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE), command],
+        [sys.executable, str(EXAMPLE), "start"],
         env=env,
         capture_output=True,
         text=True,
@@ -86,3 +85,15 @@ def test_worker_commands_fail_at_start_up_with_one_message(command: str) -> None
     assert len(lines) == 1
     for name in REQUIRED_ENV:
         assert name in lines[0]
+
+
+def test_dev_checks_the_configuration_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in REQUIRED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MEDVISION_BUDGET_HARD_USD", "0")
+    assert main(["dev"]) == 2
+    err = capsys.readouterr().err
+    assert "missing LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, GOOGLE_API_KEY" in err
+    assert "MEDVISION_BUDGET_HARD_USD must be a positive number" in err
