@@ -299,7 +299,7 @@ class EncodingSink:
 
 
 async def component_path(track: rtc.VideoTrack) -> Callable[[], Awaitable[tuple[int, float]]]:
-    streamer = VisionStreamer(max_size=MAX_SIZE)
+    streamer = VisionStreamer(max_size=MAX_SIZE, change_threshold=0.0)  # exactly 1 fps out
     streamer.set_user_speaking(True)
     streamer.start_track(track, EncodingSink(streamer.image_encode_options()))
 

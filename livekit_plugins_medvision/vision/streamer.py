@@ -47,6 +47,7 @@ _ROOM_EVENTS: tuple[EventTypes, ...] = (
     "track_unpublished",
     "track_muted",
     "track_unmuted",
+    "reconnected",
 )
 
 
