@@ -12,8 +12,9 @@ from livekit.plugins import google
 
 from livekit_plugins_medvision.costs import Bucket, CostTracker, UsageUpdatedEvent
 from livekit_plugins_medvision.testing import FakeGeminiLive
+from livekit_plugins_medvision.vision import VisionStreamer
 
-from .conftest import LIVEKIT_GENAI_DEPRECATION
+from .conftest import FPS, LIVEKIT_GENAI_DEPRECATION, Camera, capture_and_settle, realtime_model
 
 pytestmark = [pytest.mark.e2e, LIVEKIT_GENAI_DEPRECATION]
 
@@ -144,3 +145,48 @@ async def test_two_turns_and_a_reconnect_are_priced_from_the_scripted_usage(
     ) / Decimal(1_000_000)
     assert report.total_usd == expected
     assert report.bucket(Bucket.INPUT_IMAGE).usd == Decimal(1806) * prices.input_image / 10**6
+
+
+async def test_frames_in_context_are_billed_again_every_turn(
+    server: FakeGeminiLive, camera: Camera
+) -> None:
+    # The emulator's default usage: every frame in the connection's context, 258 tokens each.
+    streamer = VisionStreamer(
+        fps=1.0, silent_fps=1.0, max_size=768, change_threshold=0.0, clock=camera.clock
+    )
+    model = realtime_model(server, streamer)
+    session = AgentSession[None](llm=model)
+    tracker = CostTracker(model.model)
+    turns: asyncio.Queue[UsageUpdatedEvent] = asyncio.Queue()
+    tracker.on("usage_updated", turns.put_nowait)
+    tracker.attach(session)
+    tracker.attach_vision(streamer)
+    try:
+        await session.start(Agent(instructions="You help a clinic."), record=False)
+        streamer.start_track(camera.track, session.current_agent.realtime_llm_session)
+        for frames, seconds in ((3, 3), (5, 2)):
+            for _ in range(seconds * FPS):
+                await capture_and_settle(camera, streamer)
+            await server.wait_for_images(frames)
+            reply = await session.generate_reply()
+            assert reply.done()
+            async with asyncio.timeout(10):
+                await turns.get()
+        report = tracker.report()  # while the streamer is still attached
+    finally:
+        await streamer.aclose()
+        await session.aclose()
+        await tracker.aclose()
+        await model.aclose()
+
+    image_details = [
+        detail.token_count
+        for turn in server.received.turns
+        for detail in turn.usage.prompt_tokens_details or []
+        if detail.modality == M.IMAGE
+    ]
+    assert image_details == [3 * 258, 5 * 258]
+    assert report.bucket(Bucket.INPUT_IMAGE).tokens == (3 + 5) * 258
+    assert report.image_tokens_reported == (3 + 5) * 258
+    # Each frame sent once, yet billed in every turn it stays in context.
+    assert (report.frames_sent, report.estimated_image_tokens_sent) == (5, 5 * 258)
