@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,8 +16,12 @@ from livekit_plugins_medvision.vision import VisionStats, VisionStreamer
 Pixels = npt.NDArray[np.uint8]
 
 
+@functools.lru_cache(maxsize=8)
 def scene(width: int, height: int, *, t: float = 0.0, seed: int = 0) -> Pixels:
-    """An RGBA picture: diagonal colour gradients, noise, and a bright square that moves with t."""
+    """An RGBA picture: diagonal colour gradients, noise, and a bright square that moves with t.
+
+    Cached (4K pictures take a while to make), hence returned read-only.
+    """
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 255.0, width, dtype=np.float32)[None, :]
     y = np.linspace(0.0, 255.0, height, dtype=np.float32)[:, None]
@@ -24,7 +29,7 @@ def scene(width: int, height: int, *, t: float = 0.0, seed: int = 0) -> Pixels:
     rgb[..., 0] = 0.7 * x + 0.3 * y
     rgb[..., 1] = 0.2 * x + 0.8 * y
     rgb[..., 2] = 255.0 - 0.6 * x
-    rgb += rng.normal(0.0, 6.0, rgb.shape).astype(np.float32)
+    rgb += rng.integers(-10, 11, rgb.shape, dtype=np.int8)  # sensor-like noise
     side = max(2, min(width, height) // 5)
     left = int((0.1 + 0.6 * ((t * 0.25) % 1.0)) * (width - side))
     top = (height - side) // 3
@@ -32,6 +37,7 @@ def scene(width: int, height: int, *, t: float = 0.0, seed: int = 0) -> Pixels:
     out = np.empty((height, width, 4), dtype=np.uint8)
     out[..., :3] = np.clip(rgb, 0.0, 255.0).astype(np.uint8)
     out[..., 3] = 255
+    out.flags.writeable = False
     return out
 
 
