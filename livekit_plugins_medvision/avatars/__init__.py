@@ -5,6 +5,20 @@ asks for and starts it; a plugin that is not installed or bad settings give one 
 ``None``, so the agent runs without an avatar.
 """
 
-from .registry import AVATAR_PROVIDERS, Avatar, AvatarProvider, create_avatar, start_avatar
+from .registry import (
+    AVATAR_PROVIDERS,
+    Avatar,
+    AvatarProvider,
+    NestedOption,
+    create_avatar,
+    start_avatar,
+)
 
-__all__ = ["AVATAR_PROVIDERS", "Avatar", "AvatarProvider", "create_avatar", "start_avatar"]
+__all__ = [
+    "AVATAR_PROVIDERS",
+    "Avatar",
+    "AvatarProvider",
+    "NestedOption",
+    "create_avatar",
+    "start_avatar",
+]

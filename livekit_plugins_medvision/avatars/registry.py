@@ -25,7 +25,14 @@ from livekit.agents.voice.avatar import AvatarSession
 
 from ..log import logger
 
-__all__ = ["AVATAR_PROVIDERS", "Avatar", "AvatarProvider", "create_avatar", "start_avatar"]
+__all__ = [
+    "AVATAR_PROVIDERS",
+    "Avatar",
+    "AvatarProvider",
+    "NestedOption",
+    "create_avatar",
+    "start_avatar",
+]
 
 OptionType = type[str] | type[int]
 
@@ -48,6 +55,24 @@ class Avatar(Protocol):
 
 
 @dataclass(frozen=True)
+class NestedOption:
+    """An option whose value is an object the plugin wants as one of its own classes.
+
+    Attributes:
+        class_name: The class in the plugin module built from the object (``"SimliConfig"``).
+        fields: Accepted fields and their types.
+        required: Fields that must be present.
+        from_env: Fields filled from an environment variable (field -> variable), for the
+            secrets a plugin takes in its config rather than reading them itself.
+    """
+
+    class_name: str
+    fields: Mapping[str, OptionType]
+    required: frozenset[str] = frozenset()
+    from_env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AvatarProvider:
     """How to build one provider's ``AvatarSession`` from a configuration row.
 
@@ -56,47 +81,36 @@ class AvatarProvider:
         module: The plugin module that holds ``AvatarSession`` (``"livekit.plugins.tavus"``).
         package: The distribution to install for it (``"livekit-plugins-tavus"``).
         options: Accepted constructor options and their types.
-        nested: Options whose value is a mapping turned into a plugin class:
-            option -> (class name in ``module``, that class's accepted fields and types).
+        nested: Accepted options whose value is an object, by option name.
         required: Options that must be present.
-        env_fields: Fields of a nested option filled from an environment variable:
-            (option, field) -> variable name.
     """
 
     name: str
     module: str
     package: str
     options: Mapping[str, OptionType] = field(default_factory=dict)
-    nested: Mapping[str, tuple[str, Mapping[str, OptionType]]] = field(default_factory=dict)
+    nested: Mapping[str, NestedOption] = field(default_factory=dict)
     required: frozenset[str] = frozenset()
-    env_fields: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def check(self, settings: Mapping[str, object]) -> dict[str, object]:
-        """Return ``settings`` checked against this provider's options, nested options resolved.
+        """Return ``settings`` checked against this provider's options.
 
         Nested options come back as plain dicts (environment fields filled in); ``build`` turns
         them into the plugin's classes once the plugin is imported.
 
         Raises:
-            ValueError: an unknown option, a value of the wrong type, or a required option or
-                field that is missing; the message names the option.
+            ValueError: an unknown option or field, a value of the wrong type, or a required
+                option or field that is missing; the message names it.
         """
-        known = set(self.options) | set(self.nested)
-        for key in settings:
-            if key not in known:
-                raise ValueError(
-                    f"{self.name} avatar: unknown option {key!r} (accepted: {sorted(known)})"
-                )
-        for key in sorted(self.required - set(settings)):
-            raise ValueError(f"{self.name} avatar: missing option {key!r}")
+        _check_names(f"{self.name} avatar", settings, self.options.keys() | self.nested.keys())
+        _check_required(f"{self.name} avatar", settings, self.required)
         checked: dict[str, object] = {}
         for key, value in settings.items():
+            what = f"{self.name} avatar option {key!r}"
             if key in self.options:
-                checked[key] = _check_value(
-                    f"{self.name} avatar option {key!r}", value, self.options[key]
-                )
+                checked[key] = _check_value(what, value, self.options[key])
             else:
-                checked[key] = self._check_nested(key, value)
+                checked[key] = _check_nested(what, value, self.nested[key])
         return checked
 
     def build(self, settings: Mapping[str, object]) -> Avatar:
@@ -108,41 +122,50 @@ class AvatarProvider:
         """
         module = importlib.import_module(self.module)
         kwargs = dict(settings)
-        for key, (class_name, _) in self.nested.items():
+        for key, nested in self.nested.items():
             if key in kwargs:
-                kwargs[key] = getattr(module, class_name)(**_as_mapping(kwargs[key]))
+                kwargs[key] = getattr(module, nested.class_name)(**_as_mapping(kwargs[key]))
         avatar = module.AvatarSession(**kwargs)
         if not isinstance(avatar, AvatarSession):
             raise TypeError(f"{self.module}.AvatarSession is not a LiveKit AvatarSession")
         return avatar
 
-    def _check_nested(self, key: str, value: object) -> dict[str, object]:
-        _, fields = self.nested[key]
-        if not isinstance(value, Mapping):
-            raise ValueError(f"{self.name} avatar option {key!r} must be an object")
-        checked: dict[str, object] = {}
-        for name, item in value.items():
-            if name not in fields:
-                raise ValueError(
-                    f"{self.name} avatar option {key!r}: unknown field {name!r} "
-                    f"(accepted: {sorted(fields)})"
-                )
-            checked[name] = _check_value(
-                f"{self.name} avatar option {key}.{name}", item, fields[name]
-            )
-        for (option, name), variable in self.env_fields.items():
-            if option == key and name not in checked:
-                from_env = os.environ.get(variable)
-                if not from_env:
-                    raise ValueError(f"{self.name} avatar: {variable} is not set")
-                checked[name] = from_env
-        return checked
+
+def _check_names(what: str, given: Mapping[str, object], known: set[str]) -> None:
+    for name in given:
+        if name not in known:
+            raise ValueError(f"{what}: unknown option {name!r} (accepted: {sorted(known)})")
+
+
+def _check_required(what: str, given: Mapping[str, object], required: frozenset[str]) -> None:
+    missing = sorted(required - given.keys())
+    if missing:
+        raise ValueError(f"{what}: missing option {missing[0]!r}")
+
+
+def _check_nested(what: str, value: object, nested: NestedOption) -> dict[str, object]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{what} must be an object")
+    _check_names(what, value, set(nested.fields))
+    checked = {
+        name: _check_value(f"{what} field {name!r}", item, nested.fields[name])
+        for name, item in value.items()
+    }
+    for name, variable in nested.from_env.items():
+        if name not in checked:
+            from_env = os.environ.get(variable)
+            if not from_env:
+                raise ValueError(f"{what}: {variable} is not set")
+            checked[name] = from_env
+    _check_required(what, checked, nested.required)
+    return checked
 
 
 def _check_value(what: str, value: object, expected: OptionType) -> object:
     # bool is an int subclass; a JSON true where a number is expected is a mistake
     if isinstance(value, bool) or not isinstance(value, expected):
-        raise ValueError(f"{what} must be a {expected.__name__}, got {type(value).__name__}")
+        kind = "a string" if expected is str else "an integer"
+        raise ValueError(f"{what} must be {kind}, got {type(value).__name__}")
     return value
 
 
@@ -165,9 +188,10 @@ AVATAR_PROVIDERS: Mapping[str, AvatarProvider] = MappingProxyType(
             package="livekit-plugins-anam",
             options=_PARTICIPANT,
             nested={
-                "persona_config": (
+                "persona_config": NestedOption(
                     "PersonaConfig",
                     {"name": str, "avatarId": str, "avatarModel": str},
+                    required=frozenset({"name", "avatarId"}),
                 )
             },
             required=frozenset({"persona_config"}),
@@ -198,7 +222,7 @@ AVATAR_PROVIDERS: Mapping[str, AvatarProvider] = MappingProxyType(
             package="livekit-plugins-simli",
             options=_PARTICIPANT,
             nested={
-                "simli_config": (
+                "simli_config": NestedOption(
                     "SimliConfig",
                     {
                         "face_id": str,
@@ -206,10 +230,11 @@ AVATAR_PROVIDERS: Mapping[str, AvatarProvider] = MappingProxyType(
                         "max_session_length": int,
                         "max_idle_time": int,
                     },
+                    required=frozenset({"face_id"}),
+                    from_env={"api_key": "SIMLI_API_KEY"},
                 )
             },
             required=frozenset({"simli_config"}),
-            env_fields={("simli_config", "api_key"): "SIMLI_API_KEY"},
         ),
         "tavus": AvatarProvider(
             name="tavus",

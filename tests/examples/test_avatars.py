@@ -7,6 +7,7 @@ from livekit.agents import AgentSession
 from livekit_plugins_medvision.avatars import (
     AVATAR_PROVIDERS,
     AvatarProvider,
+    NestedOption,
     create_avatar,
     start_avatar,
 )
@@ -18,9 +19,15 @@ FAKE = AvatarProvider(
     module="tests.examples.fake_avatar_plugin",
     package="fake-avatar-plugin",
     options={"avatar_participant_name": str},
-    nested={"face_config": ("FaceConfig", {"face_id": str})},
+    nested={
+        "face_config": NestedOption(
+            "FaceConfig",
+            {"face_id": str},
+            required=frozenset({"face_id"}),
+            from_env={"api_key": "FAKE_AVATAR_API_KEY"},
+        )
+    },
     required=frozenset({"face_config"}),
-    env_fields={("face_config", "api_key"): "FAKE_AVATAR_API_KEY"},
 )
 PROVIDERS = {"fake": FAKE}
 
@@ -65,13 +72,19 @@ def test_a_provider_that_is_not_installed_gives_one_line_and_no_avatar(
 @pytest.mark.parametrize(
     "provider, settings, named",
     [
-        ("tavus", {"face_id": 7}, "'face_id' must be a str, got int"),
+        ("tavus", {"face_id": 7}, "'face_id' must be a string, got int"),
         ("tavus", {"api_key": "sk-live"}, "unknown option 'api_key'"),
         ("anam", {}, "missing option 'persona_config'"),
         ("anam", {"persona_config": "Ana"}, "'persona_config' must be an object"),
-        ("anam", {"persona_config": {"nme": "Ana"}}, "unknown field 'nme'"),
-        ("lemonslice", {"idle_timeout": True}, "idle_timeout' must be a int, got bool"),
+        ("anam", {"persona_config": {"nme": "Ana"}}, "unknown option 'nme'"),
+        ("anam", {"persona_config": {"name": "Ana"}}, "missing option 'avatarId'"),
+        ("lemonslice", {"idle_timeout": True}, "idle_timeout' must be an integer, got bool"),
         ("simli", {"simli_config": {"face_id": "f"}}, "SIMLI_API_KEY is not set"),
+        (
+            "simli",
+            {"simli_config": {"max_idle_time": 30.5}},
+            "max_idle_time' must be an integer, got float",
+        ),
     ],
 )
 def test_bad_settings_are_named_before_any_import(
