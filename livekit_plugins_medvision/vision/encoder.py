@@ -2,9 +2,10 @@
 
 Pure functions of their arguments. The full-resolution picture is never converted to RGB: each
 I420 plane is first shrunk by an integer factor (``Image.reduce``, a box average), then resized
-to the final size (chroma too: I444), rotated, and only the small result is converted to RGBA
-by the rtc SDK (libyuv, BT.601 limited range, the same conversion LiveKit uses). The model's
-encoder then only JPEG-encodes a frame already at the right size (``resize_options=None``).
+to the final size (chroma to full size: I444; nothing when the frame already fits), rotated,
+and only the small result is converted to RGBA by the rtc SDK (libyuv, BT.601 limited range,
+the same conversion LiveKit uses). The model's encoder then only JPEG-encodes a frame already
+at the right size (``resize_options=None``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ _TRANSPOSE = {
     rtc.VideoRotation.VIDEO_ROTATION_270: Image.Transpose.ROTATE_90,
 }
 
+# ``VideoFrameEvent.rotation`` is annotated with the enum's wrapper class but holds its value.
 _ROTATIONS: dict[object, rtc.VideoRotation.ValueType] = {
     value: value for value in rtc.VideoRotation.values()
 }
