@@ -20,14 +20,7 @@ from livekit_plugins_medvision.testing import FakeGeminiLive
 
 from .factories import metrics, usage
 
-pytestmark = [
-    pytest.mark.e2e,
-    # livekit-plugins-google 1.8.9 still sets LiveConnectConfig.generation_config, which
-    # google-genai 3.x deprecates with a warning on every connect.
-    pytest.mark.filterwarnings(
-        "ignore:Setting `LiveConnectConfig.generation_config` is deprecated:DeprecationWarning"
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 TURNS = [
     usage(prompt={"TEXT": 100, "AUDIO": 1_000}, response={"AUDIO": 50}),

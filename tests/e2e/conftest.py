@@ -20,12 +20,6 @@ from livekit_plugins_medvision.vision import VisionStats, VisionStreamer
 
 WIDTH, HEIGHT, FPS = 1920, 1080, 30
 
-# livekit-plugins-google 1.8.9 still sets LiveConnectConfig.generation_config, which
-# google-genai 3.x deprecates with a warning on every connect.
-LIVEKIT_GENAI_DEPRECATION = pytest.mark.filterwarnings(
-    "ignore:Setting `LiveConnectConfig.generation_config` is deprecated:DeprecationWarning"
-)
-
 
 class FakeClock:
     """The streamer's monotonic clock, moved by the test: 10 s of video in well under 10 s."""

@@ -15,14 +15,13 @@ from livekit_plugins_medvision.vision import VisionStreamer
 
 from .conftest import (
     FPS,
-    LIVEKIT_GENAI_DEPRECATION,
     Camera,
     capture_and_settle,
     realtime_model,
     wait_until,
 )
 
-pytestmark = [pytest.mark.e2e, LIVEKIT_GENAI_DEPRECATION]
+pytestmark = pytest.mark.e2e
 
 # 2,000 image tokens: $0.006 at the default model's $3 per million, over the $0.001 budget.
 EXPENSIVE_TURN = types.UsageMetadata(

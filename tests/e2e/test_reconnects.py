@@ -11,9 +11,9 @@ import pytest
 from livekit_plugins_medvision.testing import FakeGeminiLive
 from livekit_plugins_medvision.vision import VisionStreamer
 
-from .conftest import LIVEKIT_GENAI_DEPRECATION, Camera, capture_and_settle, realtime_model
+from .conftest import Camera, capture_and_settle, realtime_model
 
-pytestmark = [pytest.mark.e2e, LIVEKIT_GENAI_DEPRECATION]
+pytestmark = pytest.mark.e2e
 
 
 async def test_go_away_and_abrupt_close_mid_stream_then_nothing_left_behind(

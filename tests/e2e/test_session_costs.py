@@ -14,9 +14,9 @@ from livekit_plugins_medvision.costs import Bucket, CostTracker, UsageUpdatedEve
 from livekit_plugins_medvision.testing import FakeGeminiLive
 from livekit_plugins_medvision.vision import VisionStreamer
 
-from .conftest import FPS, LIVEKIT_GENAI_DEPRECATION, Camera, capture_and_settle, realtime_model
+from .conftest import FPS, Camera, capture_and_settle, realtime_model
 
-pytestmark = [pytest.mark.e2e, LIVEKIT_GENAI_DEPRECATION]
+pytestmark = pytest.mark.e2e
 
 M = types.MediaModality
 

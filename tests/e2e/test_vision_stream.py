@@ -12,14 +12,13 @@ from livekit_plugins_medvision.vision import VisionStreamer
 from .conftest import (
     FPS,
     HEIGHT,
-    LIVEKIT_GENAI_DEPRECATION,
     WIDTH,
     Camera,
     capture_and_settle,
     realtime_model,
 )
 
-pytestmark = [pytest.mark.e2e, LIVEKIT_GENAI_DEPRECATION]
+pytestmark = pytest.mark.e2e
 
 MAX_SIZE = 768
 

@@ -19,11 +19,6 @@ from livekit_plugins_medvision.testing import FakeGeminiLive
 pytestmark = [
     pytest.mark.db,
     pytest.mark.e2e,
-    # livekit-plugins-google 1.8.9 still sets LiveConnectConfig.generation_config, which
-    # google-genai 3.x deprecates; the warning comes from the plugin, not from this project
-    pytest.mark.filterwarnings(
-        "ignore:Setting `LiveConnectConfig.generation_config` is deprecated:DeprecationWarning"
-    ),
 ]
 
 SETTINGS = ClinicSettings()

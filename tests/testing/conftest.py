@@ -13,12 +13,6 @@ from livekit_plugins_medvision.testing import FakeGeminiLive
 
 MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 
-# livekit-plugins-google 1.8.9 still sets LiveConnectConfig.generation_config, which
-# google-genai 3.x deprecates with a warning on every connect.
-LIVEKIT_GENAI_DEPRECATION = pytest.mark.filterwarnings(
-    "ignore:Setting `LiveConnectConfig.generation_config` is deprecated:DeprecationWarning"
-)
-
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakeGeminiLive]:

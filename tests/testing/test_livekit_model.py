@@ -13,9 +13,7 @@ from livekit.plugins import google
 
 from livekit_plugins_medvision.testing import FakeGeminiLive, Reply
 
-from .conftest import LIVEKIT_GENAI_DEPRECATION
-
-pytestmark = [pytest.mark.e2e, LIVEKIT_GENAI_DEPRECATION]
+pytestmark = pytest.mark.e2e
 
 
 def rgba_frame(width: int, height: int) -> rtc.VideoFrame:

@@ -15,13 +15,7 @@ from livekit_plugins_medvision.vision import VisionStreamer
 
 from .frames import ManualClock, feed, make_camera
 
-pytestmark = [
-    pytest.mark.e2e,
-    # livekit-plugins-google 1.8.9 still sets a field google-genai 3.x deprecates.
-    pytest.mark.filterwarnings(
-        "ignore:Setting `LiveConnectConfig.generation_config` is deprecated:DeprecationWarning"
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
