@@ -20,7 +20,6 @@ from .costs import (
     Budget,
     BudgetHardExceededEvent,
     BudgetSoftExceededEvent,
-    CostLedgerError,
     CostReport,
     CostTracker,
     ModelPricing,
@@ -29,10 +28,10 @@ from .costs import (
     pricing_for,
 )
 from .errors import (
+    CostLedgerError,
     MedVisionError,
     PatientContextError,
     PatientContextUnavailable,
-    PricingError,
     StreamerClosedError,
 )
 from .log import logger
@@ -69,7 +68,6 @@ __all__ = [
     "PatientContextProvider",
     "PatientContextUnavailable",
     "PatientQueries",
-    "PricingError",
     "StreamerClosedError",
     "UsageUpdatedEvent",
     "VideoDegradedEvent",

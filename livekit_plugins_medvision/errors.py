@@ -4,7 +4,7 @@
     ├── StreamerClosedError        a VisionStreamer used after aclose()
     ├── PatientContextError        a row that does not fit the expected shape
     │   └── PatientContextUnavailable   the database is down, slow or refusing connections
-    └── PricingError               a pricing table or model name that cannot be used
+    └── CostLedgerError            the end-of-session cost row could not be written
 
 Bad arguments and options raise ``ValueError`` (naming the option), as in the standard library.
 Messages never carry patient data: database errors are re-raised without their arguments.
@@ -13,10 +13,10 @@ Messages never carry patient data: database errors are re-raised without their a
 from __future__ import annotations
 
 __all__ = [
+    "CostLedgerError",
     "MedVisionError",
     "PatientContextError",
     "PatientContextUnavailable",
-    "PricingError",
     "StreamerClosedError",
 ]
 
@@ -37,5 +37,5 @@ class PatientContextUnavailable(PatientContextError):
     """The patient database could not answer in time (down, slow or refusing connections)."""
 
 
-class PricingError(MedVisionError):
-    """A price table entry or a model name cannot be used for accounting."""
+class CostLedgerError(MedVisionError):
+    """The cost-ledger row could not be written (the message names the failure's type only)."""

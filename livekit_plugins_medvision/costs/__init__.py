@@ -6,6 +6,7 @@
 - ``ModelPricing`` / ``PRICES`` / ``pricing_for``: the sourced price table.
 """
 
+from ..errors import CostLedgerError
 from .budget import Budget, BudgetStep
 from .events import (
     BudgetHardExceededEvent,
@@ -14,7 +15,6 @@ from .events import (
     UsageUpdatedEvent,
     VideoDegradedEvent,
 )
-from .ledger import CostLedgerError
 from .pricing import PRICES, ModelPricing, pricing_for
 from .report import BucketCost, CostReport
 from .streamer import StreamerOptions, StreamerStats, VideoStreamer

@@ -13,10 +13,10 @@ import re
 
 import asyncpg
 
-from ..errors import MedVisionError
+from ..errors import CostLedgerError
 from .report import CostReport
 
-__all__ = ["CostLedgerError", "check_patient_hash", "insert_ledger_row"]
+__all__ = ["check_patient_hash", "insert_ledger_row"]
 
 _INSERT = """
 INSERT INTO medvision.cost_ledger
@@ -26,10 +26,6 @@ RETURNING id
 """
 
 _HASH = re.compile(r"[0-9a-f]{8,128}")
-
-
-class CostLedgerError(MedVisionError):
-    """The cost-ledger row could not be written (the message names the failure's type only)."""
 
 
 def check_patient_hash(patient_hash: object) -> None:
