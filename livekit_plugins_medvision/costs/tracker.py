@@ -126,7 +126,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         self._streamer: VideoStreamer | None = None
         # AgentSession's type parameter is its user data, which the tracker never reads.
         self._session: AgentSession[Any] | None = None
-        self._rt_session: llm.RealtimeSession[object] | None = None
+        self._realtime_session: llm.RealtimeSession[object] | None = None
         self._model_mismatch_warned = False
         self._summary_logged = False
 
@@ -201,9 +201,9 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
             self._session.off("session_usage_updated", self._on_session_usage_updated)
             self._session.off("close", self._on_session_close)
             self._session = None
-        if self._rt_session is not None:
-            self._rt_session.off("metrics_collected", self._on_realtime_metrics)
-            self._rt_session = None
+        if self._realtime_session is not None:
+            self._realtime_session.off("metrics_collected", self._on_realtime_metrics)
+            self._realtime_session = None
 
     def attach_vision(self, streamer: VideoStreamer) -> None:
         """Read ``streamer``'s frames and image-token estimate, and let the budget turn it down.
@@ -409,11 +409,11 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
             current = self._session.current_agent.realtime_llm_session
         except RuntimeError:
             return
-        if current is self._rt_session:
+        if current is self._realtime_session:
             return
-        if self._rt_session is not None:
-            self._rt_session.off("metrics_collected", self._on_realtime_metrics)
-        self._rt_session = current
+        if self._realtime_session is not None:
+            self._realtime_session.off("metrics_collected", self._on_realtime_metrics)
+        self._realtime_session = current
         current.on("metrics_collected", self._on_realtime_metrics)
 
     def _on_realtime_metrics(self, metrics: object) -> None:

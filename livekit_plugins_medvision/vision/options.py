@@ -6,6 +6,7 @@ Every value is checked when the object is built, so a bad option fails at constr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -100,24 +101,10 @@ class VisionOptions:
         Raises:
             ValueError: an option out of range or of the wrong type; the name is in the message.
         """
-        return VisionOptions(
-            fps=fps if is_given(fps) else self.fps,
-            silent_fps=silent_fps if is_given(silent_fps) else self.silent_fps,
-            max_size=max_size if is_given(max_size) else self.max_size,
-            jpeg_quality=jpeg_quality if is_given(jpeg_quality) else self.jpeg_quality,
-            source=source if is_given(source) else self.source,
-            change_threshold=(
-                change_threshold if is_given(change_threshold) else self.change_threshold
-            ),
-            keepalive_s=keepalive_s if is_given(keepalive_s) else self.keepalive_s,
-            allow_above_1fps=(
-                allow_above_1fps if is_given(allow_above_1fps) else self.allow_above_1fps
-            ),
-            model=model if is_given(model) else self.model,
-            media_resolution=(
-                media_resolution if is_given(media_resolution) else self.media_resolution
-            ),
-        )
+        changes = {
+            name: value for name, value in locals().items() if name != "self" and is_given(value)
+        }
+        return dataclasses.replace(self, **changes)
 
 
 def _check_number(
