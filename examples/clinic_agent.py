@@ -525,24 +525,6 @@ _DEMO_LINES: Final[dict[Language, tuple[tuple[str, str], ...]]] = {
 }
 
 
-class _AgentVideo:
-    """A ``VideoSink`` into the realtime session of the agent running in ``session``.
-
-    What ``VisionStreamer.start(session, room=...)`` does inside a room; the demo has no room,
-    so it streams the synthetic camera's track with ``start_track`` into this sink.
-    """
-
-    def __init__(self, session: AgentSession[None]) -> None:
-        self._session = session
-
-    def push_video(self, frame: rtc.VideoFrame) -> None:
-        try:
-            realtime = self._session.current_agent.realtime_llm_session
-        except RuntimeError:  # no agent running yet, or already closed
-            return
-        realtime.push_video(frame)
-
-
 class _Console:
     """What the demo prints: timestamped lines, and a status line that rewrites itself."""
 
@@ -717,7 +699,7 @@ async def _converse(
     await call.session.start(call.agent, record=False)
     camera = SyntheticCamera(moving_seconds=3.0, still_seconds=4.0)
     camera.start()
-    call.streamer.start_track(camera.track, _AgentVideo(call.session))
+    await call.streamer.start(call.session, track=camera.track)  # no room: one local track
     status = asyncio.create_task(_show_status(call, console), name="demo-status")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
