@@ -152,16 +152,13 @@ class CostReport:
         rows.append(("minutes", f"{self.session_seconds / 60:,.1f}", "", "", ""))
         rows.append(("USD per minute", "", "", _show(self.usd_per_minute), ""))
         rows.append(("next 10 minutes (floor)", "", "", _show(self.projection(10)), ""))
-        rows.append(("image tokens reported", f"{self.image_tokens_reported:,}", "", "", ""))
-        rows.append(
-            (
-                "image tokens estimated",
-                f"{self.image_tokens_estimated:,}",
-                "",
-                "",
-                "~" if self.image_estimated else "",
-            )
-        )
+        rows.append(("image tokens, server", f"{self.image_tokens_reported:,}", "", "", ""))
+        if self.estimated_image_tokens_sent is not None:
+            sent = f"{self.estimated_image_tokens_sent:,}"
+            rows.append(("image tokens, frames sent (est.)", sent, "", "", "~"))
+        if self.image_estimated:
+            filled = f"{self.image_tokens_estimated:,}"
+            rows.append(("image tokens filled by estimate", filled, "", "", "~"))
         if self.frames_sent is not None:
             rows.append(("frames sent", f"{self.frames_sent:,}", "", "", ""))
         widths = [max(len(row[i]) for row in rows) for i in range(5)]

@@ -42,7 +42,7 @@ from .events import (
 from .ledger import check_patient_hash, insert_ledger_row
 from .pricing import ModelPricing, pricing_for
 from .report import BucketCost, CostReport
-from .streamer import VideoStreamer
+from .streamer import StreamerStats, VideoStreamer
 from .usage import (
     Bucket,
     TurnTokens,
@@ -124,6 +124,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         self._ended: float | None = None
         self._step = BudgetStep.NONE
         self._streamer: VideoStreamer | None = None
+        self._final_stats: StreamerStats | None = None  # the streamer's, kept at aclose()
         # AgentSession's type parameter is its user data, which the tracker never reads.
         self._session: AgentSession[Any] | None = None
         self._realtime_session: llm.RealtimeSession[object] | None = None
@@ -216,6 +217,8 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
 
     async def aclose(self) -> None:
         """Detach from the session and the streamer, and end session time."""
+        if self._streamer is not None:
+            self._final_stats = self._streamer.stats
         self.detach()
         self._streamer = None
         self._end()
@@ -235,7 +238,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
             )
             for bucket in Bucket
         )
-        stats = self._streamer.stats if self._streamer is not None else None
+        stats = self._streamer.stats if self._streamer is not None else self._final_stats
         end = self._ended if self._ended is not None else self._clock()
         return CostReport(
             model=self._model,

@@ -213,3 +213,17 @@ def test_budget_of_an_unknown_model_cannot_act(caplog: pytest.LogCaptureFixture)
 def test_bad_tracker_options_name_the_option(kwargs: dict[str, object], option: str) -> None:
     with pytest.raises(ValueError, match=option):
         CostTracker(**kwargs)  # type: ignore[arg-type]  # bad values on purpose
+
+
+async def test_the_report_keeps_the_streamer_figures_after_aclose() -> None:
+    streamer = FakeStreamer()
+    tracker = CostTracker(FLASH)
+    tracker.attach_vision(streamer)
+    tracker.track_usage(TURN)
+    before = tracker.report()
+    await tracker.aclose()
+    after = tracker.report()
+
+    assert after.frames_sent == before.frames_sent == streamer.stats.frames_sent
+    assert after.estimated_image_tokens_sent == streamer.stats.estimated_image_tokens
+    assert "image tokens, frames sent (est.)" in after.render()
