@@ -47,7 +47,14 @@ from .privacy import hash_patient_id
 from .retry import call_with_retry
 from .tokens import estimate_image_tokens
 from .version import __version__
-from .vision import VideoSink, VideoSourcePreference, VisionOptions, VisionStats, VisionStreamer
+from .vision import (
+    VideoSink,
+    VideoSourcePreference,
+    VisionEventTypes,
+    VisionOptions,
+    VisionStats,
+    VisionStreamer,
+)
 
 __all__ = [
     "AVATAR_PROVIDERS",
@@ -73,6 +80,7 @@ __all__ = [
     "VideoDegradedEvent",
     "VideoSink",
     "VideoSourcePreference",
+    "VisionEventTypes",
     "VisionOptions",
     "VisionStats",
     "VisionStreamer",

@@ -5,7 +5,8 @@ google-genai client and LiveKit's Google ``RealtimeModel`` reach it unchanged, t
 ``server.http_options()`` or ``server.env()``. It records what it receives (``Received``),
 answers every turn with a ``Reply`` and a usage message (``ComputedUsage`` by default, or
 queued ``UsageMetadata``), and can send ``goAway``, resumption handles or close with an error.
-``SyntheticCamera`` renders a moving scene into a real ``rtc.VideoSource``.
+``SyntheticCamera`` renders a moving scene into a real ``rtc.VideoSource``, and
+``wait_for_stats`` waits on a VisionStreamer's counters through its ``stats_updated`` event.
 """
 
 from .camera import SyntheticCamera
@@ -22,6 +23,7 @@ from .recording import (
 )
 from .script import ComputedUsage, Reply, TurnStats, UsageFn, UsagePlacement
 from .server import FakeGeminiLive
+from .waiting import wait_for_stats
 
 __all__ = [
     "ComputedUsage",
@@ -40,4 +42,5 @@ __all__ = [
     "TurnTrigger",
     "UsageFn",
     "UsagePlacement",
+    "wait_for_stats",
 ]

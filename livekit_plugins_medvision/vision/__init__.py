@@ -3,6 +3,13 @@
 from .delivery import VideoSink
 from .options import VideoSourcePreference, VisionOptions
 from .stats import VisionStats
-from .streamer import VisionStreamer
+from .streamer import VisionEventTypes, VisionStreamer
 
-__all__ = ["VideoSink", "VideoSourcePreference", "VisionOptions", "VisionStats", "VisionStreamer"]
+__all__ = [
+    "VideoSink",
+    "VideoSourcePreference",
+    "VisionEventTypes",
+    "VisionOptions",
+    "VisionStats",
+    "VisionStreamer",
+]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Literal, Self, TypeVar
 
 from google.genai import types
 from livekit import rtc
@@ -34,7 +34,10 @@ from .sources import RoomView, choose_track
 from .stats import StatsRecorder, VisionStats
 from .worker import FrameWorker
 
-__all__ = ["VisionStreamer"]
+__all__ = ["VisionEventTypes", "VisionStreamer"]
+
+VisionEventTypes = Literal["stats_updated"]
+"""``stats_updated`` (no arguments): a frame was read or handled; ``stats`` has changed."""
 
 _U = TypeVar("_U")
 
@@ -68,7 +71,7 @@ class _Work:
     jpeg_bytes: int | None
 
 
-class VisionStreamer:
+class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
     """Streams one participant's video to a realtime model, sampled, shrunk and off the loop.
 
     Use ``await start(session, room=room)`` inside an agent, or ``start_track(track, sink)``
@@ -76,6 +79,9 @@ class VisionStreamer:
     ``image_encode_options=streamer.image_encode_options()`` so that it does not resize the
     frames a second time on the event loop (that option is not readable back through public
     API, so it cannot be checked here).
+
+    It emits ``stats_updated`` (no arguments) each time a frame is read or handled, so tests and
+    dashboards can wait on ``stats`` instead of polling it.
 
     Example:
         ```python
@@ -121,6 +127,7 @@ class VisionStreamer:
         Raises:
             ValueError: an option out of range or of the wrong type (named in the message).
         """
+        super().__init__()
         self._opts = VisionOptions(
             fps=fps,
             silent_fps=silent_fps,
@@ -396,6 +403,7 @@ class VisionStreamer:
     async def _read(self, stream: rtc.VideoStream, generation: int) -> None:
         async for event in stream:
             self._on_frame(event, generation)
+            self.emit("stats_updated")
 
     # -- one frame ---------------------------------------------------------------------------
 
@@ -437,6 +445,10 @@ class VisionStreamer:
 
     def _on_worked(self, generation: int, result: _Work | Exception, worker_ms: float) -> None:
         """On the loop, when the worker is done with a frame: push it or count why not."""
+        self._deliver(generation, result, worker_ms)
+        self.emit("stats_updated")
+
+    def _deliver(self, generation: int, result: _Work | Exception, worker_ms: float) -> None:
         stats = self._stats
         stats.add_worker_time(worker_ms)
         if self._closed or generation != self._generation:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -12,6 +10,8 @@ from livekit import rtc
 
 from livekit_plugins_medvision import VisionStreamer
 from livekit_plugins_medvision.costs import Budget, CostTracker, VideoStreamer
+from livekit_plugins_medvision.testing import wait_for_stats
+from livekit_plugins_medvision.vision import VisionStats
 
 from .factories import Clock, usage
 
@@ -27,15 +27,6 @@ class RecordingSink:
 
     def push_video(self, frame: rtc.VideoFrame) -> None:
         self.frames.append(frame)
-
-
-async def until(predicate: Callable[[], bool]) -> None:
-    """Let the event loop turn until ``predicate()`` holds; fail after 10 seconds."""
-    deadline = time.monotonic() + 10.0
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.001)
 
 
 class Camera:
@@ -55,10 +46,12 @@ class Camera:
         received = self.streamer.stats.frames_received
         frame = rtc.VideoFrame(1280, 720, rtc.VideoBufferType.RGBA, bytes(1280 * 720 * 4))
         self.source.capture_frame(frame)
-        await until(lambda: self.streamer.stats.frames_received > received and self.settled())
+        await wait_for_stats(
+            self.streamer, lambda stats: stats.frames_received > received and self.settled(stats)
+        )
 
-    def settled(self) -> bool:
-        stats = self.streamer.stats
+    @staticmethod
+    def settled(stats: VisionStats) -> bool:
         done = stats.frames_sent + stats.frames_skipped_unchanged + stats.frames_dropped_busy
         return done + stats.worker_errors + stats.sink_errors == stats.frames_sampled
 

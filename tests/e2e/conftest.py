@@ -7,15 +7,14 @@ over TLS to ``FakeGeminiLive``.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 from livekit import rtc
 from livekit.plugins import google
 
-from livekit_plugins_medvision.testing import FakeGeminiLive
+from livekit_plugins_medvision.testing import FakeGeminiLive, wait_for_stats
 from livekit_plugins_medvision.vision import VisionStats, VisionStreamer
 
 WIDTH, HEIGHT, FPS = 1920, 1080, 30
@@ -55,20 +54,6 @@ def i420_frame(width: int, height: int) -> rtc.VideoFrame:
         luma[y * width + y * width // height] = 0xF0
     chroma = b"\x80" * (2 * (width // 2) * (height // 2))
     return rtc.VideoFrame(width, height, rtc.VideoBufferType.I420, bytes(luma) + chroma)
-
-
-async def wait_until(condition: Callable[[], bool], *, what: str) -> None:
-    """Wait until ``condition()`` holds, checking it between event-loop turns (10 s at most).
-
-    Only for the streamer's counters, which have no event of their own; everything the
-    emulator sees is waited on with its own ``wait_for*`` helpers.
-    """
-    try:
-        async with asyncio.timeout(10.0):
-            while not condition():  # noqa: ASYNC110 (no event to wait on)
-                await asyncio.sleep(0.001)
-    except TimeoutError:
-        raise TimeoutError(f"no {what} within 10 s") from None
 
 
 def settled(stats: VisionStats) -> bool:
@@ -114,7 +99,8 @@ async def capture_and_settle(camera: Camera, streamer: VisionStreamer) -> None:
     """Capture one frame and wait until the streamer has read it and finished with it."""
     camera.capture()
     target = camera.captured
-    await wait_until(
-        lambda: streamer.stats.frames_received >= target and settled(streamer.stats),
+    await wait_for_stats(
+        streamer,
+        lambda stats: stats.frames_received >= target and settled(stats),
         what=f"frame {target} read and settled",
     )

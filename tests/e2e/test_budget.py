@@ -10,7 +10,7 @@ from google.genai import types
 from livekit.agents import Agent, AgentSession
 
 from livekit_plugins_medvision.costs import Budget, BudgetHardExceededEvent, CostTracker
-from livekit_plugins_medvision.testing import FakeGeminiLive
+from livekit_plugins_medvision.testing import FakeGeminiLive, wait_for_stats
 from livekit_plugins_medvision.vision import VisionStreamer
 
 from .conftest import (
@@ -18,7 +18,6 @@ from .conftest import (
     Camera,
     capture_and_settle,
     realtime_model,
-    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -74,8 +73,9 @@ async def test_hard_budget_pauses_video_at_the_source(
         received_before = streamer.stats.frames_received
 
         # Five more seconds of camera: read, never sent.
-        await wait_until(
-            lambda: streamer.stats.frames_received >= received_before + 5 * FPS,
+        await wait_for_stats(
+            streamer,
+            lambda stats: stats.frames_received >= received_before + 5 * FPS,
             what="five more seconds of camera",
         )
         # A second turn goes through the same ordered queue as the frames: once it is

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from livekit import rtc
 
+from livekit_plugins_medvision.testing import wait_for_stats
 from livekit_plugins_medvision.vision import VisionStats, VisionStreamer
 
 Pixels = npt.NDArray[np.uint8]
@@ -85,14 +84,6 @@ class RecordingSink:
         self.frames.append(frame)
 
 
-async def until(predicate: Callable[[], bool]) -> None:
-    """Wait until ``predicate()`` holds, checking as the event loop turns; fail after 10 s."""
-    async with asyncio.timeout(10.0):
-        # The counters have no change event; re-check each time the loop runs other work.
-        while not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.002)
-
-
 @dataclass
 class Camera:
     """A local camera track fed by hand."""
@@ -149,4 +140,4 @@ async def feed(
     """Capture one frame and wait until the streamer has read it and finished with it."""
     before = streamer.stats.frames_received
     camera.capture(t=t, rotation=rotation, seed=seed)
-    await until(lambda: streamer.stats.frames_received > before and settled(streamer.stats))
+    await wait_for_stats(streamer, lambda stats: stats.frames_received > before and settled(stats))

@@ -11,11 +11,12 @@ from livekit import rtc
 from PIL import Image
 
 from livekit_plugins_medvision import StreamerClosedError
+from livekit_plugins_medvision.testing import wait_for_stats
 from livekit_plugins_medvision.tokens import estimate_image_tokens
 from livekit_plugins_medvision.vision import VisionStreamer
 from livekit_plugins_medvision.vision.options import DEFAULT_MODEL
 
-from .frames import ManualClock, RecordingSink, feed, make_camera, psnr, rgba_frame, scene, until
+from .frames import ManualClock, RecordingSink, feed, make_camera, psnr, rgba_frame, scene
 
 
 @pytest.fixture
@@ -204,10 +205,25 @@ async def test_aclose_with_a_frame_in_flight(clock: ManualClock) -> None:
     sink = RecordingSink()
     streamer.start_track(camera.track, sink)
     camera.capture(t=1.0)
-    await until(lambda: streamer.stats.frames_sampled == 1)
+    await wait_for_stats(streamer, lambda stats: stats.frames_sampled == 1)
     await streamer.aclose()
     await streamer.aclose()  # idempotent
     assert not [t for t in threading.enumerate() if t.name == "medvision-vision"]
     assert len(sink.frames) <= 1  # finished before the close, or discarded
     with pytest.raises(StreamerClosedError):
         streamer.start_track(camera.track, sink)
+
+
+async def test_stats_updated_wakes_waiters_and_a_wait_can_time_out(clock: ManualClock) -> None:
+    async with VisionStreamer(clock=clock) as streamer:
+        camera = make_camera(640, 360)
+        streamer.start_track(camera.track, RecordingSink())
+        updates: list[int] = []
+        streamer.on("stats_updated", lambda: updates.append(streamer.stats.frames_received))
+        camera.capture(t=1.0)
+        stats = await wait_for_stats(streamer, lambda s: s.frames_sent == 1)
+        assert stats.frames_sent == 1 and updates  # woken by the event, not by a timer
+        with pytest.raises(TimeoutError, match="eleven frames"):
+            await wait_for_stats(
+                streamer, lambda s: s.frames_sent == 11, seconds=0.05, what="eleven frames"
+            )
