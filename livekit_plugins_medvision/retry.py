@@ -1,8 +1,10 @@
 """Retry an async call on transient failures, with exponential backoff and full jitter.
 
-Only failures worth another try are retried: Gemini's 429 and 5xx gateway errors, LiveKit
-``APIError`` marked ``retryable``, connection errors and timeouts. Anything else, including
-other 4xx answers, is raised at once; cancellation always propagates untouched.
+Only failures worth another try are retried: Gemini's 429 and 5xx gateway errors, a Gemini Live
+connection closed by a network fault or a server restart, LiveKit ``APIError`` marked
+``retryable``, connection errors and timeouts (the builtin ones and aiohttp's, which google-genai
+sends its async requests with). Anything else, including other 4xx answers, is raised at once;
+cancellation always propagates untouched.
 """
 
 from __future__ import annotations
@@ -14,30 +16,49 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import aiohttp
 from google.genai import errors as genai_errors
 from livekit.agents import APIError as LiveKitAPIError
 
 from .log import logger
 
-__all__ = ["TRANSIENT_STATUS_CODES", "call_with_retry", "is_transient"]
+__all__ = ["TRANSIENT_CLOSE_CODES", "TRANSIENT_STATUS_CODES", "call_with_retry", "is_transient"]
 
 T = TypeVar("T")
 
 TRANSIENT_STATUS_CODES = frozenset({429, 500, 502, 503, 504})
 """HTTP status codes of google-genai ``APIError`` that are retried."""
 
+TRANSIENT_CLOSE_CODES = frozenset({1006, 1011, 1012, 1013, 1014})
+"""WebSocket close codes that are retried: google-genai's Live client raises a closed connection
+as an ``APIError`` carrying its close code. 1006 is a connection lost without a close frame, 1011
+a server error, 1012 a restart, 1013 "try again later", 1014 a bad gateway; policy (1008) and
+payload (1007) closes are not retried."""
+
+# google-genai sends async requests with aiohttp whenever it is installed (livekit-agents requires
+# it) and no custom transport is given. aiohttp's timeouts are TimeoutErrors, but its connection
+# failures are not ConnectionErrors: these two are the ones google-genai's own retry retries
+# (ClientOSError covers ClientConnectorError).
+_TRANSPORT_ERRORS = (
+    ConnectionError,
+    TimeoutError,
+    aiohttp.ClientOSError,
+    aiohttp.ServerDisconnectedError,
+)
+
 
 def is_transient(error: BaseException) -> bool:
     """Return whether ``error`` is a failure another attempt may not meet.
 
-    Transient: google-genai ``APIError`` with a code in ``TRANSIENT_STATUS_CODES``, LiveKit
-    ``APIError`` with ``retryable=True``, ``ConnectionError`` and ``TimeoutError``.
+    Transient: google-genai ``APIError`` with a code in ``TRANSIENT_STATUS_CODES`` or
+    ``TRANSIENT_CLOSE_CODES``, LiveKit ``APIError`` with ``retryable=True``, ``ConnectionError``,
+    ``TimeoutError``, and aiohttp's connection failures (google-genai's async HTTP client).
     """
     if isinstance(error, genai_errors.APIError):
-        return error.code in TRANSIENT_STATUS_CODES
+        return error.code in TRANSIENT_STATUS_CODES or error.code in TRANSIENT_CLOSE_CODES
     if isinstance(error, LiveKitAPIError):
         return error.retryable
-    return isinstance(error, ConnectionError | TimeoutError)
+    return isinstance(error, _TRANSPORT_ERRORS)
 
 
 async def call_with_retry(

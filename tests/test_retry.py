@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import assert_type
 
+import aiohttp
 import pytest
 from google.genai import errors as genai_errors
 from livekit.agents import APIConnectionError, APIStatusError
@@ -57,8 +58,12 @@ def genai_error(code: int) -> genai_errors.APIError:
         genai_errors.ServerError(503, {}),
         APIConnectionError(),
         APIStatusError("busy", status_code=503),
+        genai_error(1006),  # a Live connection lost without a close frame
+        genai_error(1011),  # a Live connection closed by a server error
         ConnectionResetError(),
         TimeoutError(),
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientOSError(104, "connection reset"),
     ],
 )
 async def test_transient_failures_are_retried(error: Exception) -> None:
@@ -77,6 +82,8 @@ async def test_transient_failures_are_retried(error: Exception) -> None:
         genai_error(403),
         genai_error(404),
         genai_errors.ClientError(409, {}),
+        genai_error(1007),  # a Live connection closed for an invalid payload
+        genai_error(1008),  # a Live connection closed by policy (e.g. a bad key)
         APIStatusError("bad request", status_code=400),
         APIConnectionError(retryable=False),
         ValueError("bad input"),
