@@ -332,7 +332,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
                 Decimal(0),
             )
             self._total_usd += turn_usd
-        self.emit("usage_updated", UsageUpdatedEvent(turn_usd=turn_usd, report=self.report()))
+        self._notify("usage_updated", UsageUpdatedEvent(turn_usd=turn_usd, report=self.report()))
         self._check_budget()
 
     def _is_exact(self, bucket: Bucket) -> bool:
@@ -352,13 +352,13 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         while self._step < reached:
             self._step = BudgetStep(self._step + 1)
             if self._step is BudgetStep.SOFT and budget.soft_usd is not None:
-                self.emit(
+                self._notify(
                     "budget_soft_exceeded",
                     BudgetSoftExceededEvent(total_usd=total, soft_usd=budget.soft_usd),
                 )
             acted = self._act_on_video(self._step)
             if self._step is BudgetStep.HARD and budget.hard_usd is not None:
-                self.emit(
+                self._notify(
                     "budget_hard_exceeded",
                     BudgetHardExceededEvent(
                         total_usd=total, hard_usd=budget.hard_usd, video_paused=acted
@@ -389,7 +389,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
             logger.warning("budget step %s could not be applied to video", step.name, exc_info=True)
             return False
         if step is not BudgetStep.HARD:
-            self.emit(
+            self._notify(
                 "video_degraded",
                 VideoDegradedEvent(
                     total_usd=self._total_usd or Decimal(0),
@@ -399,6 +399,18 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
                 ),
             )
         return True
+
+    def _notify(self, event: CostEventTypes, payload: object) -> None:
+        """Emit ``event``; a failing handler is logged and never reaches the caller.
+
+        LiveKit's EventEmitter logs a handler's exception but re-raises ``TypeError``: raised
+        here, it would leave a budget step half taken or, through ``attach``, break the
+        realtime session's usage handling.
+        """
+        try:
+            self.emit(event, payload)
+        except Exception:
+            logger.exception("a CostTracker %s handler failed", event)
 
     def _follow_realtime_session(self) -> None:
         """Subscribe to the current agent's realtime session if it changed.
@@ -420,8 +432,14 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         current.on("metrics_collected", self._on_realtime_metrics)
 
     def _on_realtime_metrics(self, metrics: object) -> None:
-        if isinstance(metrics, RealtimeModelMetrics):
+        if not isinstance(metrics, RealtimeModelMetrics):
+            return
+        try:
             self.track_metrics(metrics)
+        except Exception:
+            # Called from the realtime session's usage handling: a failure here must cost the
+            # call one turn of accounting, not the call.
+            logger.exception("realtime usage could not be counted")
 
     def _on_session_usage_updated(self, _event: SessionUsageUpdatedEvent) -> None:
         self._follow_realtime_session()

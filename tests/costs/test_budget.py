@@ -227,3 +227,29 @@ async def test_the_report_keeps_the_streamer_figures_after_aclose() -> None:
     assert after.frames_sent == before.frames_sent == streamer.stats.frames_sent
     assert after.estimated_image_tokens_sent == streamer.stats.estimated_image_tokens
     assert "image tokens, frames sent (est.)" in after.render()
+
+
+def test_a_failing_handler_neither_reaches_the_caller_nor_stops_the_budget(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """LiveKit's EventEmitter re-raises a handler's TypeError; the tracker must not."""
+    streamer = FakeStreamer()
+    tracker = CostTracker(
+        FLASH, budget=Budget(soft_usd=Decimal("0.001"), hard_usd=Decimal("0.004"))
+    )
+    tracker.attach_vision(streamer)
+
+    def broken(_event: object) -> None:
+        raise TypeError("a bug in the agent's handler")
+
+    for name in ("usage_updated", "budget_soft_exceeded", "video_degraded"):
+        tracker.on(name, broken)
+    with caplog.at_level(logging.ERROR, logger="livekit.plugins.medvision"):
+        tracker.track_usage(TURN)  # 0.0015: soft, its handler fails
+        tracker.track_usage(TURN)  # 0.003: smaller frames
+        tracker.track_usage(TURN)  # 0.0045: hard
+
+    assert tracker.report().turns == 3
+    assert (streamer.options.fps, streamer.options.max_size) == (0.5, 512)
+    assert streamer.paused
+    assert any("handler failed" in r.getMessage() for r in caplog.records)
