@@ -60,6 +60,8 @@ async def insert_ledger_row(
         CostLedgerError: the database refused or could not be reached.
     """
     check_patient_hash(patient_hash)
+    row_id: object = None
+    failure: str | None = None
     try:
         row_id = await pool.fetchval(
             _INSERT,
@@ -73,8 +75,11 @@ async def insert_ledger_row(
             json.dumps(report.to_dict()),
         )
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
-        # Database errors can quote the arguments; keep only the error's type.
-        raise CostLedgerError(f"cost ledger insert failed: {type(error).__name__}") from None
+        failure = type(error).__name__
+    if failure is not None:
+        # Database errors can quote the arguments (a room name may name the patient): keep only
+        # the error's type, and raise outside the handler so not even __context__ holds it.
+        raise CostLedgerError(f"cost ledger insert failed: {failure}")
     if not isinstance(row_id, int):
         raise CostLedgerError("cost ledger insert returned no id")
     return row_id

@@ -110,6 +110,7 @@ async def test_database_errors_carry_no_arguments(pg_dsn: str) -> None:
     assert "UndefinedTableError" in str(raised.value)
     assert "clinic-room-7" not in str(raised.value)
     assert raised.value.__cause__ is None
+    assert raised.value.__context__ is None  # not even the implicit chain holds the error
 
 
 def test_summary_is_logged_once_with_the_hash_only(caplog: pytest.LogCaptureFixture) -> None:
