@@ -27,10 +27,14 @@ _TILE = 768
 _SMALL = 384
 _TOKENS_PER_TILE = 258
 
-# Gemini 3: a fixed count per part, by media resolution (None means the model's default).
-_GEN3_IMAGE = {_MR.MEDIA_RESOLUTION_LOW: 280, _MR.MEDIA_RESOLUTION_MEDIUM: 560}
+# Gemini 3: a fixed count per part, by media resolution; any other (None: the server default)
+# gets the default.
+_GEN3_IMAGE: dict[_MR | None, int] = {
+    _MR.MEDIA_RESOLUTION_LOW: 280,
+    _MR.MEDIA_RESOLUTION_MEDIUM: 560,
+}
 _GEN3_IMAGE_DEFAULT = 1120  # HIGH, the default for images
-_GEN3_VIDEO = {_MR.MEDIA_RESOLUTION_HIGH: 280}
+_GEN3_VIDEO: dict[_MR | None, int] = {_MR.MEDIA_RESOLUTION_HIGH: 280}
 _GEN3_VIDEO_DEFAULT = 70  # LOW and MEDIUM, the default for video frames
 
 # Gemini 2.x with an explicit media resolution (the SDK's documented figures).
@@ -61,28 +65,20 @@ def estimate_image_tokens(
             ``"image"`` for a standalone image part.
 
     Raises:
-        ValueError: a size that is not a positive integer, an empty model name or an unknown
-            ``kind``.
+        ValueError: a size that is not a positive integer, a model that is not a non-empty
+            string or an unknown ``kind``.
     """
     _check_size("width", width)
     _check_size("height", height)
     if kind not in ("image", "video_frame"):
         raise ValueError("kind must be 'image' or 'video_frame'")
-    name = model.removeprefix("models/").strip().lower()
-    if not name:
-        raise ValueError("model must name a Gemini model")
+    name = _model_name(model)
     resolution = None if media_resolution is _MR.MEDIA_RESOLUTION_UNSPECIFIED else media_resolution
 
     if name.startswith("gemini-3"):
         if kind == "video_frame":
-            return (
-                _GEN3_VIDEO.get(resolution, _GEN3_VIDEO_DEFAULT)
-                if resolution
-                else _GEN3_VIDEO_DEFAULT
-            )
-        return (
-            _GEN3_IMAGE.get(resolution, _GEN3_IMAGE_DEFAULT) if resolution else _GEN3_IMAGE_DEFAULT
-        )
+            return _GEN3_VIDEO.get(resolution, _GEN3_VIDEO_DEFAULT)
+        return _GEN3_IMAGE.get(resolution, _GEN3_IMAGE_DEFAULT)
 
     if kind == "video_frame":
         return _GEN2_VIDEO_LOW if resolution is _MR.MEDIA_RESOLUTION_LOW else _TOKENS_PER_TILE
@@ -91,6 +87,13 @@ def estimate_image_tokens(
     if width <= _SMALL and height <= _SMALL:
         return _TOKENS_PER_TILE
     return math.ceil(width / _TILE) * math.ceil(height / _TILE) * _TOKENS_PER_TILE
+
+
+def _model_name(model: object) -> str:
+    name = model.strip().lower().removeprefix("models/") if isinstance(model, str) else ""
+    if not name:
+        raise ValueError("model must name a Gemini model")
+    return name
 
 
 def _check_size(name: str, value: object) -> None:

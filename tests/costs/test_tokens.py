@@ -74,7 +74,7 @@ def test_gemini_2_images_with_a_media_resolution(
 def test_gemini_3_table(
     kind: ImageKind, resolution: types.MediaResolution | None, tokens: int
 ) -> None:
-    for model in (GEN3, "gemini-3.8-live", "models/GEMINI-3.8-LIVE"):
+    for model in (GEN3, "gemini-3.8-live", "models/GEMINI-3.8-LIVE", " MODELS/gemini-3.8-live"):
         assert (
             estimate_image_tokens(640, 480, model=model, media_resolution=resolution, kind=kind)
             == tokens
@@ -94,5 +94,7 @@ def test_bool_size_empty_model_and_unknown_kind_are_refused() -> None:
         estimate_image_tokens(True, 10, model=GEN2)
     with pytest.raises(ValueError, match="model"):
         estimate_image_tokens(10, 10, model="models/ ")
+    with pytest.raises(ValueError, match="model"):
+        estimate_image_tokens(10, 10, model=None)  # type: ignore[arg-type]  # bad on purpose
     with pytest.raises(ValueError, match="kind"):
         estimate_image_tokens(10, 10, model=GEN2, kind="frame")  # type: ignore[arg-type]  # bad on purpose
