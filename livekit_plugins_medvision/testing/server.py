@@ -16,6 +16,7 @@ import re
 import ssl
 import tempfile
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -289,9 +290,11 @@ class FakeGeminiLive:
 
         Raises:
             TimeoutError: it did not hold within ``timeout`` seconds.
+            RuntimeError: it does not hold and the emulator is not running.
         """
         if predicate(self._received):
             return
+        self._require_running()  # nothing more will arrive: fail now, not at the timeout
         waiter = asyncio.get_running_loop().create_future()
         entry = (predicate, waiter)
         self._waiters.append(entry)
@@ -698,10 +701,21 @@ def _decode_image(connection: int, blob: types.Blob, now: float) -> ReceivedImag
     if not mime_type.startswith("image/"):
         raise ProtocolError("realtime_input.video must be an image")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()  # decode it all: a truncated or corrupt frame is refused
-            width, height = image.size
-            image_format = image.format or ""
-    except (UnidentifiedImageError, OSError, SyntaxError):
+        # Pillow only warns about a frame of 89-179 Mpx and would then decode it (hundreds of
+        # MB); refuse it like any other frame the service would not take.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()  # decode it all: a truncated or corrupt frame is refused
+                width, height = image.size
+                image_format = image.format or ""
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         raise ProtocolError("realtime_input.video is not a decodable image") from None
     return ReceivedImage(connection, mime_type, image_format, width, height, len(data), now)

@@ -6,6 +6,8 @@ import asyncio
 import base64
 import inspect
 import json
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -92,6 +94,18 @@ async def test_camel_case_keys_and_standard_base64(server: FakeGeminiLive) -> No
 GENERIC = "Request contains an invalid argument."
 
 
+def png_header(width: int, height: int) -> bytes:
+    """The start of a PNG claiming ``width`` x ``height``: all Pillow reads before decoding."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"")
+
+
 def realtime_video(data: bytes, mime_type: str = "image/jpeg") -> str:
     return json.dumps(
         {
@@ -141,6 +155,9 @@ def realtime_video(data: bytes, mime_type: str = "image/jpeg") -> str:
         (realtime_video(b"not an image"), GENERIC),
         (realtime_video(encode_image(64, 64)[:200]), GENERIC),  # truncated
         (realtime_video(encode_image(64, 64), "text/plain"), GENERIC),
+        # Pillow warns about 100 Mpx and refuses 200 Mpx: both are refused frames, not a crash.
+        (realtime_video(png_header(10_000, 10_000), "image/png"), GENERIC),
+        (realtime_video(png_header(20_000, 10_000), "image/png"), GENERIC),
         (
             json.dumps({"realtime_input": {"audio": {"data": "AAAA", "mime_type": "audio/mp3"}}}),
             GENERIC,
@@ -192,6 +209,12 @@ async def test_listens_on_loopback_only(server: FakeGeminiLive) -> None:
     assert server.base_url == f"https://127.0.0.1:{server.port}"
     async with raw_session(server) as socket:
         assert socket.remote_address[0] == "127.0.0.1"
+    # Linux routes all of 127.0.0.0/8 to the loopback interface: a server bound to every
+    # address would accept this connection, one bound to 127.0.0.1 alone refuses it.
+    with pytest.raises(OSError):
+        _, writer = await asyncio.open_connection("127.0.0.2", server.port)
+        writer.close()
+        await writer.wait_closed()
 
 
 async def test_wait_for_times_out_with_a_message(server: FakeGeminiLive) -> None:
@@ -217,6 +240,8 @@ async def test_lifecycle_and_bad_arguments() -> None:
         with pytest.raises(ValueError, match="usages"):
             emulator.queue_usage("100 tokens")  # type: ignore[arg-type]  # the wrong type on purpose
     await emulator.aclose()  # idempotent
+    with pytest.raises(RuntimeError, match="not running"):
+        await emulator.wait_for_images(1)  # at once: nothing more can arrive
     with pytest.raises(ValueError, match="reply"):
         FakeGeminiLive(reply="hello")  # type: ignore[arg-type]  # the wrong type on purpose
     with pytest.raises(ValueError, match="usage"):
