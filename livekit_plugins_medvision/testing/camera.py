@@ -47,7 +47,7 @@ class SyntheticCamera:
 
     Raises:
         ValueError: a size that is not a positive even integer, or a rate or length that is not
-            positive (``still_seconds`` may be 0); the message names the option.
+            positive and finite (``still_seconds`` may be 0); the message names the option.
     """
 
     def __init__(
@@ -62,12 +62,13 @@ class SyntheticCamera:
     ) -> None:
         _check_even("width", width)
         _check_even("height", height)
-        if not fps > 0:
-            raise ValueError(f"fps must be positive, got {fps!r}")
-        if not moving_seconds > 0:
-            raise ValueError(f"moving_seconds must be positive, got {moving_seconds!r}")
-        if not still_seconds >= 0:
-            raise ValueError(f"still_seconds must be 0 or more, got {still_seconds!r}")
+        # `not 0 < x < inf` also refuses NaN, which every comparison answers False
+        if not 0 < fps < math.inf:
+            raise ValueError(f"fps must be positive and finite, got {fps!r}")
+        if not 0 < moving_seconds < math.inf:
+            raise ValueError(f"moving_seconds must be positive and finite, got {moving_seconds!r}")
+        if not 0 <= still_seconds < math.inf:
+            raise ValueError(f"still_seconds must be 0 or more and finite, got {still_seconds!r}")
         self._width = width
         self._height = height
         self._fps = fps
@@ -160,14 +161,19 @@ class SyntheticCamera:
         if self._closed:
             return
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                if not self._task.cancelled():
-                    raise  # the caller itself is being cancelled
-        await self.source.aclose()
+        try:
+            if self._task is not None:
+                self._task.cancel()
+                try:
+                    await self._task
+                except asyncio.CancelledError:
+                    # The capture task ends cancelled either way; only the caller's own
+                    # cancellation (its cancel count) is to be passed on.
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise
+        finally:
+            await self.source.aclose()
 
     async def __aenter__(self) -> SyntheticCamera:
         self.start()

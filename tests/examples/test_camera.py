@@ -1,3 +1,5 @@
+import asyncio
+import math
 from collections.abc import Callable
 
 import pytest
@@ -59,10 +61,30 @@ async def test_running_camera_feeds_a_video_stream() -> None:
         (lambda: SyntheticCamera(width=1279), "width"),
         (lambda: SyntheticCamera(height=0), "height"),
         (lambda: SyntheticCamera(fps=0.0), "fps"),
+        (lambda: SyntheticCamera(fps=math.inf), "fps"),
+        (lambda: SyntheticCamera(fps=math.nan), "fps"),
         (lambda: SyntheticCamera(moving_seconds=-1.0), "moving_seconds"),
+        (lambda: SyntheticCamera(moving_seconds=math.inf), "moving_seconds"),
         (lambda: SyntheticCamera(still_seconds=-0.5), "still_seconds"),
+        (lambda: SyntheticCamera(still_seconds=math.inf), "still_seconds"),
     ],
 )
 def test_bad_options_name_the_option(make: Callable[[], SyntheticCamera], named: str) -> None:
     with pytest.raises(ValueError, match=named):
         make()
+
+
+async def test_aclose_passes_on_the_callers_cancellation() -> None:
+    camera = SyntheticCamera(width=64, height=36)
+    camera.start()
+    await asyncio.sleep(0)  # the capture task is running
+
+    async def close() -> None:
+        await camera.aclose()
+
+    closing = asyncio.create_task(close())
+    await asyncio.sleep(0)  # aclose() is awaiting the cancelled capture task
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    assert closing.cancelled()
