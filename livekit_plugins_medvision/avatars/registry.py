@@ -324,6 +324,13 @@ async def start_avatar(
         logger.warning(
             "avatar disabled: %s failed to start (%s: %s)", provider, type(exc).__name__, exc
         )
-        await avatar.aclose()
+        try:
+            await avatar.aclose()
+        except Exception as close_exc:  # the start failure above is the line that matters
+            logger.debug(
+                "avatar %s failed to close after a failed start (%s)",
+                provider,
+                type(close_exc).__name__,
+            )
         return None
     return avatar

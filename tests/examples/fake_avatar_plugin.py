@@ -40,10 +40,12 @@ class AvatarSession(BaseAvatarSession[None]):
 
     async def start(self, agent_session: AgentSession[None], room: rtc.Room) -> None:
         await super().start(agent_session, room)
-        if self.face_config.face_id == "offline":
+        if self.face_config.face_id in ("offline", "offline-unclosable"):
             raise ConnectionError("provider API unreachable")
         events.append("start")
 
     async def aclose(self) -> None:
         events.append("aclose")
         await super().aclose()
+        if self.face_config.face_id == "offline-unclosable":
+            raise ConnectionError("provider API unreachable at close too")

@@ -148,12 +148,13 @@ async def test_start_then_aclose() -> None:
     await session.aclose()
 
 
+@pytest.mark.parametrize("face_id", ["offline", "offline-unclosable"])
 async def test_a_provider_that_fails_to_start_is_closed_and_dropped(
-    caplog: pytest.LogCaptureFixture,
+    face_id: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     session: AgentSession[None] = AgentSession()
     avatar = await start_avatar(
-        "fake", {"face_config": {"face_id": "offline"}}, session, rtc.Room(), providers=PROVIDERS
+        "fake", {"face_config": {"face_id": face_id}}, session, rtc.Room(), providers=PROVIDERS
     )
     assert avatar is None
     assert fake_avatar_plugin.events == ["construct", "aclose"]
