@@ -19,6 +19,29 @@ COUNT = st.integers(min_value=0, max_value=200_000)
 MODALITIES = st.sampled_from(["TEXT", "AUDIO", "IMAGE", "VIDEO", "DOCUMENT"])
 
 
+def record_costs(tracker: CostTracker) -> tuple[list[Decimal | None], list[Decimal | None]]:
+    """Lists that fill, turn by turn, with each turn's cost and the session total after it.
+
+    The handler only records: the tracker logs what a handler raises, so an assertion in it
+    could never fail a test.
+    """
+    per_turn: list[Decimal | None] = []
+    running: list[Decimal | None] = []
+
+    def on_usage(event: UsageUpdatedEvent) -> None:
+        per_turn.append(event.turn_usd)
+        running.append(event.report.total_usd)
+
+    tracker.on("usage_updated", on_usage)
+    return per_turn, running
+
+
+def priced(costs: list[Decimal | None]) -> list[Decimal]:
+    """``costs``, each checked to be known (the models drawn all have prices)."""
+    assert None not in costs
+    return [cost for cost in costs if cost is not None]
+
+
 @st.composite
 def usage_messages(draw: st.DrawFn) -> types.UsageMetadata:
     prompt = draw(st.dictionaries(MODALITIES, COUNT, max_size=4))
@@ -41,19 +64,13 @@ def test_total_is_the_sum_of_turns_and_never_decreases(
     model: str, turns: list[types.UsageMetadata]
 ) -> None:
     tracker = CostTracker(model)
-    running: list[Decimal] = []
-    per_turn: list[Decimal] = []
-
-    def on_usage(event: UsageUpdatedEvent) -> None:
-        assert event.turn_usd is not None and event.report.total_usd is not None
-        per_turn.append(event.turn_usd)
-        running.append(event.report.total_usd)
-
-    tracker.on("usage_updated", on_usage)
+    turn_costs, totals = record_costs(tracker)
     for message in turns:
         tracker.track_usage(message)
 
     total = tracker.report().total_usd
+    per_turn, running = priced(turn_costs), priced(totals)
+    assert len(per_turn) == len(running) == tracker.report().turns
     assert total == sum(per_turn, Decimal(0))
     assert running == sorted(running)
     assert all(cost >= 0 for cost in per_turn)
@@ -116,18 +133,12 @@ def test_metrics_totals_are_the_sum_of_turns_and_never_decrease(
     model: str, turns: list[RealtimeModelMetrics]
 ) -> None:
     tracker = CostTracker(model)
-    running: list[Decimal] = []
-    per_turn: list[Decimal] = []
-
-    def on_usage(event: UsageUpdatedEvent) -> None:
-        assert event.turn_usd is not None and event.report.total_usd is not None
-        per_turn.append(event.turn_usd)
-        running.append(event.report.total_usd)
-
-    tracker.on("usage_updated", on_usage)
+    turn_costs, totals = record_costs(tracker)
     for message in turns:
         tracker.track_metrics(message)
 
+    per_turn, running = priced(turn_costs), priced(totals)
+    assert len(per_turn) == len(running) == tracker.report().turns
     assert tracker.report().total_usd == sum(per_turn, Decimal(0))
     assert running == sorted(running)
     total_tokens = sum(line.tokens for line in tracker.report().buckets)
