@@ -152,7 +152,11 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         """Count one Gemini Live usage message: one turn, priced exactly per modality.
 
         A message with no token at all is ignored.
+
+        Raises:
+            ValueError: ``usage`` is not a ``UsageMetadata`` (nothing is counted).
         """
+        _check_kind("usage", usage, types.UsageMetadata)
         self._count(tokens_from_usage(usage, split_cached=self._split_cached), via_metrics=False)
 
     def track_metrics(self, metrics: RealtimeModelMetrics) -> None:
@@ -160,7 +164,11 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
 
         The zero-usage metric LiveKit emits on every (re)connect is ignored, as is any metric
         with no token at all.
+
+        Raises:
+            ValueError: ``metrics`` is not a ``RealtimeModelMetrics`` (nothing is counted).
         """
+        _check_kind("metrics", metrics, RealtimeModelMetrics)
         reported = metrics.metadata.model_name if metrics.metadata else None
         if (
             reported
@@ -451,6 +459,12 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
     def _end(self) -> None:
         if self._ended is None:
             self._ended = self._clock()
+
+
+def _check_kind(name: str, value: object, kind: type) -> None:
+    # Names the type only: a wrong object may carry anything.
+    if not isinstance(value, kind):
+        raise ValueError(f"{name} must be a {kind.__name__}, not a {type(value).__name__}")
 
 
 def _check_options(model: object, pricing: object, budget: object) -> None:

@@ -288,3 +288,16 @@ def test_a_server_image_breakdown_wins_over_the_estimate() -> None:
     assert report.bucket(Bucket.INPUT_IMAGE).exact
     assert report.bucket(Bucket.INPUT_UNATTRIBUTED).tokens == 32
     assert (report.image_tokens_reported, report.image_tokens_estimated) == (258, 0)
+
+
+def test_usage_of_the_wrong_kind_is_refused_and_nothing_is_lost() -> None:
+    tracker = CostTracker(FLASH)
+    tracker.track_usage(usage(prompt={"TEXT": 100}))
+    with pytest.raises(ValueError, match="usage must be a UsageMetadata, not a dict"):
+        tracker.track_usage({"promptTokenCount": 100})  # type: ignore[arg-type]  # the wire dict
+    with pytest.raises(ValueError, match="metrics must be a RealtimeModelMetrics"):
+        tracker.track_metrics(usage(prompt={"TEXT": 100}))  # type: ignore[arg-type]  # mixed up
+
+    report = tracker.report()
+    assert report.turns == 1
+    assert report.total_usd == usd("75")
