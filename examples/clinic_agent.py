@@ -372,7 +372,10 @@ def build_call(
     def on_budget_hard(event: BudgetHardExceededEvent) -> None:
         logger.info("budget: hard limit of %s USD reached, video paused", event.hard_usd)
         # the session speaks it when it can; nothing here waits for the speech
-        _ = session.generate_reply(instructions=_BUDGET_HARD_NOTICE[settings.language])
+        try:
+            _ = session.generate_reply(instructions=_BUDGET_HARD_NOTICE[settings.language])
+        except RuntimeError:  # the last turn's usage can arrive as the session closes
+            logger.info("budget: session closing, the patient is not told")
 
     tracker.on("video_degraded", on_video_degraded)
     tracker.on("budget_hard_exceeded", on_budget_hard)
@@ -426,15 +429,17 @@ async def entrypoint(ctx: JobContext) -> None:
 
     async def shutdown() -> None:
         # One callback, not two: LiveKit runs shutdown callbacks concurrently, and the ledger
-        # row must be written before the pool closes.
-        if call is not None:
-            _, row_id = await finish_call(
-                call, provider, job_id=ctx.job.id, room_name=ctx.room.name, patient=patient
-            )
-            if row_id is not None:
-                logger.info("cost ledger row %d written", row_id)
-        if provider is not None:
-            await provider.aclose()
+        # row must be written before the pool closes. The pool closes even if that fails.
+        try:
+            if call is not None:
+                _, row_id = await finish_call(
+                    call, provider, job_id=ctx.job.id, room_name=ctx.room.name, patient=patient
+                )
+                if row_id is not None:
+                    logger.info("cost ledger row %d written", row_id)
+        finally:
+            if provider is not None:
+                await provider.aclose()
 
     ctx.add_shutdown_callback(shutdown)
 

@@ -1,5 +1,6 @@
 """The worker's wiring against the real RealtimeModel, the emulator and a real database."""
 
+import logging
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from clinic_agent import (
 )
 
 from livekit_plugins_medvision import PatientContextProvider, clinic_instructions
+from livekit_plugins_medvision.costs import BudgetHardExceededEvent
 from livekit_plugins_medvision.patients import DEMO_PATIENT_IDS
 from livekit_plugins_medvision.privacy import hash_patient_id
 from livekit_plugins_medvision.testing import FakeGeminiLive
@@ -130,3 +132,21 @@ async def test_hard_budget_pauses_video_tells_the_patient_and_the_ledger_keeps_t
     assert row is not None
     assert row["patient_hash"] == hash_patient_id(DEMO_PATIENT_IDS[0])
     assert row["total_usd"] == report.total_usd.quantize(Decimal("0.000001"))
+
+
+async def test_a_hard_budget_crossed_as_the_session_closes_is_one_info_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="medvision.clinic_agent")
+    call = build_call(SETTINGS, None, api_key="fake")
+    try:
+        # the session is not running: nobody can be told, and nothing may raise or log an error
+        event = BudgetHardExceededEvent(
+            total_usd=Decimal("1.5"), hard_usd=Decimal("1"), video_paused=True
+        )
+        call.tracker.emit("budget_hard_exceeded", event)
+    finally:
+        await call.streamer.aclose()
+        await call.tracker.aclose()
+    assert "session closing, the patient is not told" in caplog.text
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
