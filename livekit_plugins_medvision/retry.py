@@ -108,7 +108,8 @@ async def call_with_retry(
         except Exception as error:
             if attempt >= attempts or not retry_if(error):
                 raise
-            delay = rand() * min(max_delay, base_delay * 2 ** (attempt - 1))
+            # The exponent is capped so that many attempts cannot overflow a float.
+            delay = rand() * min(max_delay, base_delay * 2 ** min(attempt - 1, 64))
             if end is not None and clock() + delay >= end:
                 raise
             # The error's text may carry request data: log its type only.

@@ -128,6 +128,14 @@ async def test_full_jitter_stays_within_the_exponential_cap(draw: float) -> None
     assert all(0 <= slept < cap for slept, cap in zip(clock.sleeps, caps, strict=True))
 
 
+async def test_many_attempts_keep_to_max_delay() -> None:
+    clock = Clock()
+    fn = Flaky(*[TimeoutError() for _ in range(1_199)])
+    assert await call_with_retry(fn, attempts=1_200, sleep=clock.sleep, clock=clock) == 42
+    assert fn.calls == 1_200
+    assert max(clock.sleeps) < 8.0  # the default max_delay, even after 2 ** 1_000
+
+
 async def test_no_backoff_runs_past_the_deadline() -> None:
     clock = Clock()
     fn = Flaky(*[TimeoutError() for _ in range(10)])
