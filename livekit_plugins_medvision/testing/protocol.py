@@ -127,7 +127,9 @@ def parse_client_message(data: str | bytes) -> ClientMessage:
     """
     try:
         decoded: object = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError covers bad UTF-8, bad JSON and integers past Python's digit limit;
+        # RecursionError, nesting deeper than the parser goes.
         raise ProtocolError("message is not JSON") from None
     if not isinstance(decoded, dict):
         raise ProtocolError("message is not a JSON object")

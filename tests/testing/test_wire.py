@@ -120,6 +120,8 @@ def realtime_video(data: bytes, mime_type: str = "image/jpeg") -> str:
     ("payload", "reason"),
     [
         ("not json", GENERIC),
+        ("[" * 100_000 + "]" * 100_000, GENERIC),  # deeper than Python's JSON parser goes
+        ('{"client_content": {"turnComplete": ' + "9" * 5_000 + "}}", GENERIC),  # int limit
         (json.dumps(["setup"]), GENERIC),
         (
             json.dumps({"realtimeInput": {"video": {"data": "%%%", "mimeType": "image/jpeg"}}}),
