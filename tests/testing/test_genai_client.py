@@ -24,13 +24,28 @@ TEXT_ONLY = types.LiveConnectConfig(
 async def read_until(
     session: live.AsyncSession, done: Callable[[types.LiveServerMessage], bool]
 ) -> list[types.LiveServerMessage]:
-    """Read server messages (across turn boundaries) until ``done`` holds for one."""
+    """Read server messages (across turn boundaries) until ``done`` holds for one.
+
+    Raises:
+        TimeoutError: ``done`` held for no message within 10 s (a broken test fails, not hangs).
+    """
     messages: list[types.LiveServerMessage] = []
-    while True:
-        async for message in session.receive():
-            messages.append(message)
-            if done(message):
-                return messages
+    async with asyncio.timeout(10):
+        while True:
+            async for message in session.receive():
+                messages.append(message)
+                if done(message):
+                    return messages
+
+
+def model_texts(messages: list[types.LiveServerMessage]) -> list[str | None]:
+    """The text parts of the model's turns, in order."""
+    return [
+        part.text
+        for m in messages
+        if m.server_content and m.server_content.model_turn
+        for part in m.server_content.model_turn.parts or []
+    ]
 
 
 def has_usage(message: types.LiveServerMessage) -> bool:
@@ -80,13 +95,7 @@ async def test_setup_frames_text_and_a_computed_turn(
     assert (second.format, second.width, second.height) == ("PNG", 320, 240)
     assert [t.text for t in server.received.texts] == ["What do you see?"]
 
-    texts = [
-        part.text
-        for m in messages
-        if m.server_content and m.server_content.model_turn
-        for part in m.server_content.model_turn.parts or []
-    ]
-    assert texts == ["I can see you."]
+    assert model_texts(messages) == ["I can see you."]
     assert any(m.server_content and m.server_content.generation_complete for m in messages)
     assert any(m.server_content and m.server_content.turn_complete for m in messages)
     handles = [
@@ -344,13 +353,7 @@ async def test_tool_call_then_the_tool_response_continues_the_turn(
     assert not any(m.server_content and m.server_content.turn_complete for m in first)
     assert [t.trigger for t in server.received.turns] == ["realtime_text", "tool_response"]
     assert server.received.tool_responses[0].id == "call-1"
-    texts = [
-        part.text
-        for m in second
-        if m.server_content and m.server_content.model_turn
-        for part in m.server_content.model_turn.parts or []
-    ]
-    assert texts == ["It looks mild."]
+    assert model_texts(second) == ["It looks mild."]
 
 
 async def test_a_failing_usage_callable_closes_with_1011(
