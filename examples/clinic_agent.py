@@ -551,7 +551,8 @@ class _Console:
         text = (
             f"[{time.monotonic() - self._started:5.1f}s] frames in {stats.frames_received}"
             f" | sent {stats.frames_sent} | skipped unchanged {stats.frames_skipped_unchanged}"
-            f" | image tokens {stats.estimated_image_tokens}"
+            # the streamer's estimate for the frames it sent; the server's count is in the report
+            f" | image tokens sent ~{stats.estimated_image_tokens}"
             f" | USD {'unknown' if usd is None else f'{usd:.6f}'}"
         )
         if self.interactive and not final:
