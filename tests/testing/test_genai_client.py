@@ -9,7 +9,13 @@ import pytest
 from google import genai
 from google.genai import errors, live, types
 
-from livekit_plugins_medvision.testing import ComputedUsage, FakeGeminiLive, Reply, TurnStats
+from livekit_plugins_medvision.testing import (
+    ComputedUsage,
+    FakeGeminiLive,
+    Reply,
+    TurnStats,
+    UsagePlacement,
+)
 
 from .conftest import MODEL, encode_image
 
@@ -168,7 +174,7 @@ async def test_audio_reply_with_transcriptions_and_activity_turns(
 
 @pytest.mark.parametrize("placement", ["after", "with", "before"])
 async def test_scripted_usage_reaches_the_client_unchanged(
-    server: FakeGeminiLive, client: genai.Client, placement: str
+    server: FakeGeminiLive, client: genai.Client, placement: UsagePlacement
 ) -> None:
     scripted = types.UsageMetadata(
         prompt_token_count=1_000,
@@ -185,7 +191,7 @@ async def test_scripted_usage_reaches_the_client_unchanged(
             types.ModalityTokenCount(modality=types.MediaModality.TEXT, token_count=40)
         ],
     )
-    server.queue_reply(Reply(usage_placement=placement))  # type: ignore[arg-type]  # from the parameter list
+    server.queue_reply(Reply(usage_placement=placement))
     server.queue_usage(scripted)
     async with client.aio.live.connect(model=MODEL, config=TEXT_ONLY) as session:
         await session.send_client_content(
