@@ -677,9 +677,8 @@ async def _converse(
     language: Language,
     console: _Console,
 ) -> None:
-    """Start the call, play the scripted patient on a timer until ``seconds`` or ``stop``."""
-    from livekit_plugins_medvision.testing import Reply
-    from livekit_plugins_medvision.testing.camera import SyntheticCamera
+    """Start the call with the synthetic camera, and play the patient until the end."""
+    from livekit_plugins_medvision.testing import Reply, SyntheticCamera
 
     def on_item(event: ConversationItemAddedEvent) -> None:
         if event.item.type == "message" and event.item.role == "assistant":
@@ -703,10 +702,28 @@ async def _converse(
     call.tracker.on("video_degraded", on_degraded)
     call.tracker.on("budget_hard_exceeded", on_hard)
     await call.session.start(call.agent, record=False)
-    camera = SyntheticCamera(moving_seconds=3.0, still_seconds=4.0)
-    camera.start()
-    await call.streamer.start(call.session, track=camera.track)  # no room: one local track
-    status = asyncio.create_task(_show_status(call, console), name="demo-status")
+    async with SyntheticCamera(moving_seconds=3.0, still_seconds=4.0) as camera:
+        await call.streamer.start(call.session, track=camera.track)  # no room: one local track
+        status = asyncio.create_task(_show_status(call, console), name="demo-status")
+        try:
+            await _play_patient(call, gemini, stop, seconds, language, console)
+        finally:
+            status.cancel()
+            await asyncio.gather(status, return_exceptions=True)
+    console.status(call, final=True)
+
+
+async def _play_patient(
+    call: ClinicCall,
+    gemini: FakeGeminiLive,
+    stop: asyncio.Event,
+    seconds: float,
+    language: Language,
+    console: _Console,
+) -> None:
+    """Every few seconds the scripted patient speaks and the agent answers, until the end."""
+    from livekit_plugins_medvision.testing import Reply
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
 
@@ -720,29 +737,23 @@ async def _converse(
                 pass
         return not stop.is_set() and loop.time() < deadline
 
-    try:
-        turn = 0
-        while await pause(_DEMO_TURN_EVERY_S - _DEMO_SPEECH_S):
-            patient_line, agent_line = _DEMO_LINES[language][turn % len(_DEMO_LINES[language])]
-            call.streamer.set_user_speaking(True)  # more frames while the patient speaks
-            if not await pause(_DEMO_SPEECH_S):
-                break
-            call.streamer.set_user_speaking(False)
-            console.event(f"patient (scripted): {patient_line}")
-            gemini.queue_reply(Reply(text=agent_line))
-            handle = call.session.generate_reply(user_input=patient_line)
-            try:
-                await asyncio.wait_for(handle.wait_for_playout(), _DEMO_TURN_TIMEOUT_S)
-            except TimeoutError:
-                console.event("agent: no reply in time")
-            turn += 1
-        if stop.is_set():
-            console.event("interrupted: finishing with the report")
-    finally:
-        status.cancel()
-        await asyncio.gather(status, return_exceptions=True)
-        await camera.aclose()
-    console.status(call, final=True)
+    turn = 0
+    while await pause(_DEMO_TURN_EVERY_S - _DEMO_SPEECH_S):
+        patient_line, agent_line = _DEMO_LINES[language][turn % len(_DEMO_LINES[language])]
+        call.streamer.set_user_speaking(True)  # more frames while the patient speaks
+        if not await pause(_DEMO_SPEECH_S):
+            break
+        call.streamer.set_user_speaking(False)
+        console.event(f"patient (scripted): {patient_line}")
+        gemini.queue_reply(Reply(text=agent_line))
+        handle = call.session.generate_reply(user_input=patient_line)
+        try:
+            await asyncio.wait_for(handle.wait_for_playout(), _DEMO_TURN_TIMEOUT_S)
+        except TimeoutError:
+            console.event("agent: no reply in time")
+        turn += 1
+    if stop.is_set():
+        console.event("interrupted: finishing with the report")
 
 
 async def _show_status(call: ClinicCall, console: _Console) -> None:
