@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     command: str = args.command
     try:
         print(asyncio.run(_run(command, dsn)))
+    except ValueError as exc:  # a DSN asyncpg cannot use; the message never quotes it
+        parser.error(str(exc))
     except PatientContextError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

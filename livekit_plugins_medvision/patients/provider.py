@@ -13,6 +13,7 @@ shutdown callback::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import re
 import time
@@ -97,9 +98,9 @@ class PatientContextProvider:
         self._pool = pool
         self._queries = queries
         self._audit_sql = queries.audit if audit else None
-        self._statement_timeout_ms = str(
-            math.ceil(_seconds("statement_timeout", statement_timeout) * 1000)
-        )
+        timeout_ms = math.ceil(_seconds("statement_timeout", statement_timeout) * 1000)
+        # One simple-protocol round trip for both; the number is ours, never caller text.
+        self._begin_sql = f"BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = {timeout_ms}"
         self._timeout = _seconds("lookup_timeout", lookup_timeout)
         self._id_pattern = re.compile(queries.patient_id_pattern)
         self._lookup_sql = queries.lookup_statement()
@@ -139,7 +140,7 @@ class PatientContextProvider:
             ssl: TLS settings; ``None`` leaves them to the DSN (``sslmode=...``).
 
         Raises:
-            ValueError: an option out of range.
+            ValueError: an option out of range, or a ``dsn`` or ``ssl`` asyncpg cannot use.
             PatientContextUnavailable: the pool's first connections could not be opened.
         """
         if not _is_text(dsn):
@@ -168,6 +169,11 @@ class PatientContextProvider:
                 ssl=ssl,
                 server_settings={"application_name": _APPLICATION_NAME},
             )
+        except ValueError as exc:  # includes asyncpg's ClientConfigurationError
+            # not the message: it can quote the DSN, password included
+            raise ValueError(
+                f"dsn or ssl: not valid connection settings ({type(exc).__name__})"
+            ) from None
         except (*_UNAVAILABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise PatientContextUnavailable(
                 f"could not open the patient database pool ({type(exc).__name__})"
@@ -283,9 +289,7 @@ class PatientContextProvider:
             return None
 
         async def read(conn: _Conn) -> AvatarConfig | None:
-            async with conn.transaction(readonly=True):
-                await self._set_statement_timeout(conn)
-                row = await conn.fetchrow(query, clinic_id)
+            row = await self._fetch_read_only(conn, query, clinic_id)
             return None if row is None else avatar_from_row(clinic_id, self._row(row))
 
         return await self._guard(
@@ -332,13 +336,33 @@ class PatientContextProvider:
         await migrations.seed_demo(self._pool)
 
     async def _with_connection(self, work: Callable[[_Conn], Awaitable[_T]]) -> _T:
-        async with self._pool.acquire() as conn:
+        # the timeout also bounds the connection's reset when it goes back to the pool
+        async with self._pool.acquire(timeout=self._timeout) as conn:
             return await work(conn)
 
+    async def _fetch_read_only(self, conn: _Conn, sql: str, arg: str) -> asyncpg.Record | None:
+        """Run ``sql`` in a read-only transaction under the statement timeout.
+
+        Three round trips (begin with the timeout, the statement, commit) where asyncpg's
+        ``transaction(readonly=True)`` plus a ``SET LOCAL`` take four. No transaction is ever
+        left open: a connection whose state is unknown is dropped from the pool.
+        """
+        try:
+            await conn.execute(self._begin_sql)
+            row = await conn.fetchrow(sql, arg)
+            await conn.execute("COMMIT")
+        except (asyncpg.PostgresError, asyncpg.InterfaceError):
+            # refused by the server or by asyncpg (an argument it cannot encode): roll back
+            await _rollback_or_drop(conn)
+            raise
+        except BaseException:
+            # cancelled (the lookup timeout) or cut mid-statement: do not wait on this connection
+            _drop(conn)
+            raise
+        return row
+
     async def _read_patient(self, conn: _Conn, patient_id: str) -> PatientContext | None:
-        async with conn.transaction(readonly=True):
-            await self._set_statement_timeout(conn)
-            record = await conn.fetchrow(self._lookup_sql, patient_id)
+        record = await self._fetch_read_only(conn, self._lookup_sql, patient_id)
         if record is None:
             raise PatientContextError("the lookup statement returned no row")
         patient: object = record["patient"]
@@ -358,11 +382,6 @@ class PatientContextProvider:
             conditions=sections["conditions"],
             vitals=vitals[0] if vitals else None,
             care_notes=sections["care_notes"],
-        )
-
-    async def _set_statement_timeout(self, conn: _Conn) -> None:
-        await conn.execute(
-            "SELECT set_config('statement_timeout', $1, true)", self._statement_timeout_ms
         )
 
     def _row(self, record: asyncpg.Record) -> Row:
@@ -435,6 +454,22 @@ class PatientContextProvider:
             extra={"what": what, "error": str(error), "patient_hash": patient_hash},
         )
         raise error from None
+
+
+async def _rollback_or_drop(conn: _Conn) -> None:
+    """Roll back after a refused statement; if even that fails, drop the connection."""
+    try:
+        await conn.execute("ROLLBACK")
+    except BaseException as exc:
+        _drop(conn)
+        if not isinstance(exc, Exception):  # cancelled: propagate; else report the first error
+            raise
+
+
+def _drop(conn: _Conn) -> None:
+    """Close a connection whose state is unknown; the pool opens a new one when needed."""
+    with contextlib.suppress(asyncpg.InterfaceError):  # already lost and back in the pool
+        conn.terminate()
 
 
 def _rows(section: str, values: object, columns: tuple[str, ...]) -> list[Row]:

@@ -1,6 +1,7 @@
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
@@ -25,6 +26,8 @@ from livekit_plugins_medvision.patients import (
     Medication,
     VitalSigns,
 )
+
+from .activity import wait_until_running
 
 pytestmark = pytest.mark.db
 
@@ -224,6 +227,18 @@ async def test_reads_are_read_only(provider: PatientContextProvider) -> None:
         assert await conn.fetchval("SELECT is_called FROM medvision.access_audit_id_seq") is False
 
 
+async def test_a_query_cannot_turn_its_transaction_read_write(
+    provider: PatientContextProvider,
+) -> None:
+    escape = dataclasses.replace(
+        REFERENCE_QUERIES,
+        patient="SELECT set_config('transaction_read_only', 'off', true) AS preferred_name,"
+        " NULL::int AS age_years, NULL AS sex, NULL AS preferred_language WHERE $1 <> ''",
+    )
+    with pytest.raises(PatientContextError, match="SQLSTATE 25001"):
+        await PatientContextProvider(provider.pool, queries=escape).get_patient_context("p-1")
+
+
 async def test_statement_timeout_raises_unavailable_and_the_pool_recovers(
     provider: PatientContextProvider,
 ) -> None:
@@ -236,6 +251,44 @@ async def test_statement_timeout_raises_unavailable_and_the_pool_recovers(
     with pytest.raises(PatientContextUnavailable, match="QueryCanceledError"):
         await sleepy.get_patient_context("demo-0001")
     assert await provider.get_patient_context(DEMO_PATIENT_IDS[0]) is not None
+
+
+async def test_lookup_timeout_mid_statement_leaves_no_open_transaction(
+    provider: PatientContextProvider, pg_dsn: str
+) -> None:
+    slow = dataclasses.replace(
+        REFERENCE_QUERIES,
+        patient="SELECT NULL AS preferred_name, NULL::int AS age_years, NULL AS sex,"
+        " NULL AS preferred_language FROM pg_sleep(5) WHERE $1 <> ''",
+    )
+    sleepy = PatientContextProvider(
+        provider.pool, queries=slow, statement_timeout=30, lookup_timeout=0.2
+    )
+    slower = PatientContextProvider(
+        provider.pool,
+        queries=dataclasses.replace(slow, patient=slow.patient.replace("(5)", "(6)")),
+        statement_timeout=30,
+    )
+    # asyncpg reports a connection returned to the pool inside a transaction to the loop
+    loop = asyncio.get_running_loop()
+    loop_errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: loop_errors.append(context))
+    try:
+        started = time.perf_counter()
+        with pytest.raises(PatientContextUnavailable, match="no answer within 0.2 s"):
+            await sleepy.get_patient_context(DEMO_PATIENT_IDS[0])
+        assert time.perf_counter() - started < 2
+        # a caller's cancellation stays a cancellation, not a database error
+        cancelled = asyncio.create_task(slower.get_patient_context(DEMO_PATIENT_IDS[0]))
+        await wait_until_running(pg_dsn, "pg_sleep(6)")
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        lookups = (provider.get_patient_context(p) for p in DEMO_PATIENT_IDS)
+        assert all(r is not None for r in await asyncio.gather(*lookups))
+    finally:
+        loop.set_exception_handler(None)
+    assert loop_errors == []
 
 
 async def test_lookup_timeout_bounds_the_wait_for_a_connection(pg_dsn: str) -> None:
@@ -280,6 +333,25 @@ async def test_database_errors_never_carry_argument_values(
     assert "demo-0001" not in str(raised.value)
     assert raised.value.__cause__ is None and raised.value.__context__ is None
     assert "demo-0001" not in caplog.text
+
+
+async def test_an_argument_asyncpg_cannot_encode_is_not_quoted(
+    provider: PatientContextProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    # $1 is an integer here: asyncpg's own DataError text would quote the id
+    typed = PatientQueries(
+        patient="SELECT NULL AS preferred_name, NULL::int AS age_years, NULL AS sex,"
+        " NULL AS preferred_language WHERE $1::int = 1"
+    )
+    reader = PatientContextProvider(provider.pool, queries=typed, audit=False)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(PatientContextError, match=r"query failed \(DataError,") as raised:
+        await reader.get_patient_context("demo-0001")
+    assert "demo-0001" not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+    assert "demo-0001" not in caplog.text
+    # the connection was rolled back, not left in a transaction
+    assert await provider.get_patient_context(DEMO_PATIENT_IDS[0]) is not None
 
 
 async def test_no_patient_data_in_logs(

@@ -140,6 +140,18 @@ def test_cli_needs_a_dsn(
     assert "DATABASE_URL" in capsys.readouterr().err
 
 
+def test_cli_rejects_a_malformed_dsn_without_quoting_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for dsn in ("not-a-dsn", "postgresql://u:secret-pw@[malformed/db"):
+        with pytest.raises(SystemExit) as exited:
+            main(["db", "migrate", "--dsn", dsn])
+        assert exited.value.code == 2
+        err = capsys.readouterr().err
+        assert "dsn or ssl: not valid connection settings" in err
+        assert "secret-pw" not in err
+
+
 def test_cli_reports_an_unreachable_database(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "migrate", "--dsn", "postgresql://postgres@127.0.0.1:1/none"]) == 1
     assert "could not open the patient database pool" in capsys.readouterr().err

@@ -5,7 +5,6 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from livekit_plugins_medvision import PatientContextProvider, PatientContextUnavailable
@@ -16,6 +15,8 @@ from livekit_plugins_medvision.patients import (
     start_embedded_postgres,
 )
 
+from .activity import wait_until_running
+
 pytestmark = pytest.mark.db
 
 
@@ -23,26 +24,6 @@ pytestmark = pytest.mark.db
 def own_server(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
     with start_embedded_postgres(tmp_path / "pg", durable=False, delete_on_close=True) as server:
         yield server
-
-
-# One statement that returns once the sleeping lookup is running on the server.
-_WAIT_FOR_SLEEPER = """
-DO $$ BEGIN
-    WHILE NOT EXISTS (
-        SELECT FROM pg_stat_activity
-        WHERE state = 'active' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()
-    ) LOOP
-        PERFORM pg_sleep(0.01);
-    END LOOP;
-END $$"""
-
-
-async def _wait_for_sleeper(dsn: str) -> None:
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(_WAIT_FOR_SLEEPER)
-    finally:
-        await admin.close()
 
 
 async def test_outage_raises_unavailable_and_the_pool_recovers(
@@ -61,7 +42,7 @@ async def test_outage_raises_unavailable_and_the_pool_recovers(
         )
         sleeper = PatientContextProvider(provider.pool, queries=slow, statement_timeout=60)
         in_flight = asyncio.create_task(sleeper.get_patient_context(DEMO_PATIENT_IDS[0]))
-        await _wait_for_sleeper(own_server.dsn)
+        await wait_until_running(own_server.dsn, "pg_sleep(30)")
 
         await asyncio.to_thread(own_server.stop)
         with pytest.raises(PatientContextUnavailable, match="database unavailable"):
