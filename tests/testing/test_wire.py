@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import pytest
 from google.genai import types
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosedError, InvalidStatus
+from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, InvalidStatus
 
 from livekit_plugins_medvision.testing import ComputedUsage, FakeGeminiLive, Received, Reply
 
@@ -265,6 +265,33 @@ async def test_close_removes_the_certificate() -> None:
     assert not cert.exists()
     with pytest.raises(RuntimeError, match="not running"):
         _ = emulator.port
+
+
+async def test_aclose_with_clients_connected_leaves_nothing_behind() -> None:
+    emulator = FakeGeminiLive()
+    await emulator.start()
+    cert = emulator.cert_path
+    async with raw_session(emulator) as ready:
+        emulator.hold_setup()
+        async with raw_session(emulator, setup=False) as held:
+            await held.send(json.dumps({"setup": {"model": f"models/{MODEL}"}}))
+            await emulator.wait_for(lambda r: len(r.connections) == 2, what="the held connection")
+            waiting = asyncio.create_task(emulator.wait_for_turns(1))
+            await asyncio.sleep(0)  # one loop step: the task is now waiting on the emulator
+            async with asyncio.timeout(10):  # the held setup must not keep aclose() waiting
+                await emulator.aclose()
+            for socket in (ready, held):
+                with pytest.raises(ConnectionClosedOK):
+                    async with asyncio.timeout(5):
+                        while True:
+                            await socket.recv()
+                assert socket.close_code == 1001  # going away
+            with pytest.raises(RuntimeError, match="closed while waited on"):
+                await waiting
+    assert not cert.exists()
+    assert emulator.open_connections == 0
+    assert all(c.close_code == 1001 for c in emulator.received.connections)
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
 
 
 async def test_a_failing_predicate_fails_the_wait_not_the_emulator(server: FakeGeminiLive) -> None:
