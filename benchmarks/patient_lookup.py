@@ -109,15 +109,17 @@ async def _proxy(listen_port: int, upstream_port: int, cert: str, key: str, read
 
 
 LOOKUP_SQL = REFERENCE_QUERIES.lookup_statement()
+# what the provider sends to open its read (default statement_timeout of 2 s)
+BEGIN_SQL = "BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = 2000"
 
 
 async def read_with_new_connection(dsn: str, tls: ssl.SSLContext | None, patient_id: str) -> None:
     """The reviewed pattern: connect, run the provider's read, close."""
     conn = await asyncpg.connect(dsn, ssl=tls)
     try:
-        async with conn.transaction(readonly=True):
-            await conn.execute("SELECT set_config('statement_timeout', $1, true)", "2000")
-            await conn.fetchrow(LOOKUP_SQL, patient_id)
+        await conn.execute(BEGIN_SQL)
+        await conn.fetchrow(LOOKUP_SQL, patient_id)
+        await conn.execute("COMMIT")
     finally:
         await conn.close()
 
