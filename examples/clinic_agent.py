@@ -51,6 +51,7 @@ from livekit.agents import (
 from livekit.plugins import google
 
 from livekit_plugins_medvision import (
+    AvatarConfig,
     PatientContext,
     PatientContextError,
     PatientContextProvider,
@@ -488,13 +489,20 @@ async def _start_avatar(
 ) -> None:
     if provider is None or settings.clinic_id is None:
         return
-    try:
-        config = await provider.get_avatar_config(settings.clinic_id)
-    except (ValueError, PatientContextError) as exc:
-        logger.warning("avatar configuration unreadable (%s): no avatar", type(exc).__name__)
-        return
+    config = await read_avatar_config(provider, settings.clinic_id)
     if config is not None and config.enabled:
         await start_avatar(config.provider, config.settings, session, room)
+
+
+async def read_avatar_config(
+    provider: PatientContextProvider, clinic_id: str
+) -> AvatarConfig | None:
+    """Return the clinic's avatar configuration, or ``None`` (one warning) if unreadable."""
+    try:
+        return await provider.get_avatar_config(clinic_id)
+    except (ValueError, PatientContextError) as exc:
+        logger.warning("avatar configuration unreadable (%s): no avatar", type(exc).__name__)
+        return None
 
 
 # --- the offline demo -------------------------------------------------------------------------
@@ -621,7 +629,7 @@ async def run_demo(settings: ClinicSettings, seconds: float) -> int:
                 console.line(
                     f"  patient: from the {patient.source} metadata, logged as {patient.hashed}"
                 )
-            avatar = await provider.get_avatar_config(settings.clinic_id or DEMO_CLINIC_ID)
+            avatar = await read_avatar_config(provider, settings.clinic_id or DEMO_CLINIC_ID)
             if avatar is not None and avatar.enabled:
                 console.line(
                     f"  avatar: {avatar.provider} is configured; avatars join a LiveKit room, so "

@@ -10,11 +10,12 @@ from clinic_agent import (
     build_call,
     finish_call,
     load_context,
+    read_avatar_config,
 )
 
 from livekit_plugins_medvision import PatientContextProvider, clinic_instructions
 from livekit_plugins_medvision.costs import BudgetHardExceededEvent
-from livekit_plugins_medvision.patients import DEMO_PATIENT_IDS
+from livekit_plugins_medvision.patients import DEMO_CLINIC_ID, DEMO_PATIENT_IDS
 from livekit_plugins_medvision.privacy import hash_patient_id
 from livekit_plugins_medvision.testing import FakeGeminiLive
 
@@ -150,3 +151,17 @@ async def test_a_hard_budget_crossed_as_the_session_closes_is_one_info_line(
         await call.tracker.aclose()
     assert "session closing, the patient is not told" in caplog.text
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+async def test_an_unreadable_avatar_configuration_is_one_warning_and_no_avatar(
+    provider: PatientContextProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    try:
+        refused = await read_avatar_config(provider, "no such clinic!")
+        demo = await read_avatar_config(provider, DEMO_CLINIC_ID)
+    finally:
+        await provider.aclose()
+    assert refused is None
+    [record] = [r for r in caplog.records if r.name == "medvision.clinic_agent"]
+    assert record.getMessage() == "avatar configuration unreadable (ValueError): no avatar"
+    assert demo is not None and demo.provider == "tavus"
