@@ -545,6 +545,7 @@ class _Console:
         self.interactive = interactive
         self._started = time.monotonic()
         self._status_open = False
+        self._last_status = float("-inf")
 
     def line(self, text: str = "") -> None:
         self._end_status()
@@ -554,10 +555,14 @@ class _Console:
         self.line(f"[{time.monotonic() - self._started:5.1f}s] {text}")
 
     def status(self, call: ClinicCall, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if final and not self.interactive and now - self._last_status < 1.0:
+            return  # the periodic line printed a moment ago says the same
+        self._last_status = now
         stats = call.streamer.stats
         usd = call.tracker.report().total_usd
         text = (
-            f"[{time.monotonic() - self._started:5.1f}s] frames in {stats.frames_received}"
+            f"[{now - self._started:5.1f}s] frames in {stats.frames_received}"
             f" | sent {stats.frames_sent} | skipped unchanged {stats.frames_skipped_unchanged}"
             # the streamer's estimate for the frames it sent; the server's count is in the report
             f" | image tokens sent ~{stats.estimated_image_tokens}"
