@@ -64,7 +64,7 @@ async def test_hard_budget_pauses_video_at_the_source(
         await server.wait_for_images(2)
 
         reply = await session.generate_reply()
-        assert reply.done()
+        assert not reply.interrupted  # played out, not cut off
         async with asyncio.timeout(10):
             event = await exceeded.get()
         assert event.video_paused and streamer.paused
@@ -81,7 +81,7 @@ async def test_hard_budget_pauses_video_at_the_source(
         # A second turn goes through the same ordered queue as the frames: once it is
         # answered, every frame sent before it has arrived.
         barrier = await session.generate_reply()
-        assert barrier.done()
+        assert not barrier.interrupted  # played out, not cut off
         await server.wait_for_turns(2)
     finally:
         stop.set()
