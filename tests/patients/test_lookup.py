@@ -35,6 +35,14 @@ LONG = "x" * 100_000
 UNICODE_NAME = "Zoë Ñandú 李小龍 🩺 (fictícia)"
 
 
+def _patient_query(name: str = "NULL", *, source: str = "", where: str = "$1 <> ''") -> str:
+    """A patient query with the expected columns, whose name, FROM and WHERE a test chooses."""
+    return (
+        f"SELECT {name} AS preferred_name, NULL::int AS age_years, NULL AS sex,"
+        f" NULL AS preferred_language {source} WHERE {where}"
+    )
+
+
 async def _insert_full_patient(provider: PatientContextProvider, patient_id: str) -> None:
     async with provider.pool.acquire() as conn:
         await conn.execute(
@@ -218,8 +226,7 @@ async def test_a_failed_audit_write_fails_the_read(provider: PatientContextProvi
 async def test_reads_are_read_only(provider: PatientContextProvider) -> None:
     writer = dataclasses.replace(
         REFERENCE_QUERIES,
-        patient="SELECT nextval('medvision.access_audit_id_seq')::text AS preferred_name,"
-        " NULL::int AS age_years, NULL AS sex, NULL AS preferred_language WHERE $1 <> ''",
+        patient=_patient_query("nextval('medvision.access_audit_id_seq')::text"),
     )
     with pytest.raises(PatientContextError, match="ReadOnlySQLTransactionError"):
         await PatientContextProvider(provider.pool, queries=writer).get_patient_context("demo-0001")
@@ -232,8 +239,7 @@ async def test_a_query_cannot_turn_its_transaction_read_write(
 ) -> None:
     escape = dataclasses.replace(
         REFERENCE_QUERIES,
-        patient="SELECT set_config('transaction_read_only', 'off', true) AS preferred_name,"
-        " NULL::int AS age_years, NULL AS sex, NULL AS preferred_language WHERE $1 <> ''",
+        patient=_patient_query("set_config('transaction_read_only', 'off', true)"),
     )
     with pytest.raises(PatientContextError, match="SQLSTATE 25001"):
         await PatientContextProvider(provider.pool, queries=escape).get_patient_context("p-1")
@@ -244,8 +250,7 @@ async def test_statement_timeout_raises_unavailable_and_the_pool_recovers(
 ) -> None:
     slow = dataclasses.replace(
         REFERENCE_QUERIES,
-        patient="SELECT NULL AS preferred_name, NULL::int AS age_years, NULL AS sex,"
-        " NULL AS preferred_language FROM pg_sleep(5) WHERE $1 <> ''",
+        patient=_patient_query(source="FROM pg_sleep(5)"),
     )
     sleepy = PatientContextProvider(provider.pool, queries=slow, statement_timeout=0.1)
     with pytest.raises(PatientContextUnavailable, match="QueryCanceledError"):
@@ -258,15 +263,14 @@ async def test_lookup_timeout_mid_statement_leaves_no_open_transaction(
 ) -> None:
     slow = dataclasses.replace(
         REFERENCE_QUERIES,
-        patient="SELECT NULL AS preferred_name, NULL::int AS age_years, NULL AS sex,"
-        " NULL AS preferred_language FROM pg_sleep(5) WHERE $1 <> ''",
+        patient=_patient_query(source="FROM pg_sleep(5)"),
     )
     sleepy = PatientContextProvider(
         provider.pool, queries=slow, statement_timeout=30, lookup_timeout=0.2
     )
     slower = PatientContextProvider(
         provider.pool,
-        queries=dataclasses.replace(slow, patient=slow.patient.replace("(5)", "(6)")),
+        queries=dataclasses.replace(slow, patient=_patient_query(source="FROM pg_sleep(6)")),
         statement_timeout=30,
     )
     # asyncpg reports a connection returned to the pool inside a transaction to the loop
@@ -305,8 +309,7 @@ async def test_lookup_timeout_bounds_the_wait_for_a_connection(pg_dsn: str) -> N
 async def test_wrong_row_shape_is_a_patient_context_error(provider: PatientContextProvider) -> None:
     wrong_type = dataclasses.replace(
         REFERENCE_QUERIES,
-        patient="SELECT 42 AS preferred_name, NULL::int AS age_years, NULL AS sex,"
-        " NULL AS preferred_language WHERE $1 <> ''",
+        patient=_patient_query("42"),
     )
     with pytest.raises(PatientContextError, match="'preferred_name' must be str, got int"):
         await PatientContextProvider(provider.pool, queries=wrong_type).get_patient_context("p1")
@@ -323,8 +326,7 @@ async def test_database_errors_never_carry_argument_values(
     # the server's message would quote the id: invalid input syntax for type integer: "demo-0001"
     cast = dataclasses.replace(
         REFERENCE_QUERIES,
-        patient="SELECT NULL AS preferred_name, NULL::int AS age_years, NULL AS sex,"
-        " NULL AS preferred_language WHERE $1::text::int = 1",
+        patient=_patient_query(where="$1::text::int = 1"),
     )
     caplog.set_level(logging.DEBUG)
     with pytest.raises(PatientContextError) as raised:
@@ -339,10 +341,7 @@ async def test_an_argument_asyncpg_cannot_encode_is_not_quoted(
     provider: PatientContextProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     # $1 is an integer here: asyncpg's own DataError text would quote the id
-    typed = PatientQueries(
-        patient="SELECT NULL AS preferred_name, NULL::int AS age_years, NULL AS sex,"
-        " NULL AS preferred_language WHERE $1::int = 1"
-    )
+    typed = PatientQueries(patient=_patient_query(where="$1::int = 1"))
     reader = PatientContextProvider(provider.pool, queries=typed, audit=False)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(PatientContextError, match=r"query failed \(DataError,") as raised:
