@@ -101,6 +101,8 @@ class PatientQueries:
                 continue
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{f.name} must be a non-empty SQL statement")
+        if not isinstance(self.columns, Mapping):
+            raise ValueError("columns must be a mapping of context field name to column name")
         unknown = set(self.columns) - _COLUMNS
         if unknown:
             raise ValueError(f"columns: unknown context fields {sorted(unknown)}")
@@ -108,7 +110,7 @@ class PatientQueries:
             raise ValueError("columns: every column name must be a non-empty string")
         try:
             re.compile(self.patient_id_pattern)
-        except re.error:
+        except (re.error, TypeError):
             raise ValueError("patient_id_pattern is not a valid regular expression") from None
         object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
 

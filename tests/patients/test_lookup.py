@@ -491,6 +491,10 @@ async def test_options_are_checked(pg_dsn: str) -> None:
         PatientQueries(patient="SELECT 1", columns={"birth_date": "dob"})
     with pytest.raises(ValueError, match="care_notes"):
         dataclasses.replace(REFERENCE_QUERIES, care_notes=" ")
+    with pytest.raises(ValueError, match="patient_id_pattern"):
+        PatientQueries(patient="SELECT 1", patient_id_pattern=5)  # type: ignore[arg-type]  # runtime check
+    with pytest.raises(ValueError, match="columns must be a mapping"):
+        PatientQueries(patient="SELECT 1", columns=["preferred_name"])  # type: ignore[arg-type]  # runtime check
 
 
 async def test_bad_labels_are_rejected(provider: PatientContextProvider) -> None:
