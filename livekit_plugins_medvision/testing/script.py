@@ -142,9 +142,15 @@ class Reply:
     (and the usage), then the turn goes on when the client sends the tool response."""
 
     def __post_init__(self) -> None:
+        # checked as given, whatever the hints say: a test's typo fails here, not mid-call
+        if not isinstance(self.text, str):
+            raise ValueError(f"text must be a string, got {type(self.text).__name__}")
+        usage: object = self.usage
+        if usage is not None and not isinstance(usage, types.UsageMetadata) and not callable(usage):
+            raise ValueError("usage must be a UsageMetadata or a callable taking TurnStats")
         if not math.isfinite(self.audio_seconds) or not 0 <= self.audio_seconds <= 60:
             raise ValueError(f"audio_seconds must be within 0..60, got {self.audio_seconds!r}")
-        calls: tuple[object, ...] = self.tool_calls  # checked as given, whatever the hints say
+        calls: tuple[object, ...] = self.tool_calls
         for call in calls:
             if not isinstance(call, types.FunctionCall) or not call.name:
                 raise ValueError("tool_calls must be named google.genai.types.FunctionCall objects")

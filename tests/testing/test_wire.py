@@ -251,6 +251,10 @@ async def test_lifecycle_and_bad_arguments() -> None:
         FakeGeminiLive(usage=258)  # type: ignore[arg-type]  # the wrong type on purpose
     with pytest.raises(ValueError, match="audio_seconds"):
         Reply(audio_seconds=-1)
+    with pytest.raises(ValueError, match="usage must be"):
+        Reply(usage=258)  # type: ignore[arg-type]  # the wrong type on purpose
+    with pytest.raises(ValueError, match="text must be"):
+        Reply(text=None)  # type: ignore[arg-type]  # the wrong type on purpose
     with pytest.raises(ValueError, match="usage_placement"):
         Reply(usage_placement="later")  # type: ignore[arg-type]  # the wrong value on purpose
     with pytest.raises(ValueError, match="tokens_per_image"):
