@@ -809,8 +809,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if demo and rest:
         print(f"clinic_agent.py demo: unknown arguments: {' '.join(rest)}", file=sys.stderr)
         return 2
+    # LiveKit's --url/--api-key/--api-secret, passed on after dev/start, stand in for the variables
+    env = {**os.environ, **_livekit_options_given(rest)}
     try:
-        settings = ClinicSettings.from_env(os.environ, require_livekit=not demo)
+        settings = ClinicSettings.from_env(env, require_livekit=not demo)
     except ConfigurationError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -831,6 +833,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dev":
         command += ["--dev", "--log-format", "colored"]
     return livekit_main([*command, *rest])
+
+
+def _livekit_options_given(rest: Sequence[str]) -> dict[str, str]:
+    """The LiveKit variables that LiveKit's own options in ``rest`` provide instead."""
+    options = {
+        "--url": "LIVEKIT_URL",
+        "--api-key": "LIVEKIT_API_KEY",
+        "--api-secret": "LIVEKIT_API_SECRET",
+    }
+    return {
+        variable: option
+        for option, variable in options.items()
+        if any(arg == option or arg.startswith(f"{option}=") for arg in rest)
+    }
 
 
 def _embedded_database(data_dir: Path) -> str:

@@ -97,3 +97,15 @@ def test_dev_checks_the_configuration_too(
     err = capsys.readouterr().err
     assert "missing LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, GOOGLE_API_KEY" in err
     assert "MEDVISION_BUDGET_HARD_USD must be a positive number" in err
+
+
+def test_livekit_options_on_the_command_line_count_as_configuration(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in REQUIRED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    argv = ["start", "--url", "wss://example.livekit.cloud", "--api-key=key", "--api-secret", "s"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "missing GOOGLE_API_KEY." in err
+    assert "LIVEKIT" not in err
