@@ -106,6 +106,7 @@ class PatientContextProvider:
         self._lookup_sql = queries.lookup_statement()
         self._owns_pool = False
         self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -300,11 +301,16 @@ class PatientContextProvider:
         """Stop accepting lookups and close the pool if the provider created it; idempotent.
 
         Lookups in flight finish first (each within its time limit); later calls raise
-        ``PatientContextUnavailable``. A wrapped pool is left open.
+        ``PatientContextUnavailable``. A wrapped pool is left open. Every call, including one
+        made while another is closing, returns once the close is complete.
         """
-        if self._closed:
-            return
         self._closed = True
+        if self._closing is None:
+            self._closing = asyncio.create_task(self._close(), name="medvision-patients-close")
+        # a second caller waits for the same close; a cancelled caller does not stop it
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         if not self._owns_pool:
             return
         await self._idle.wait()  # each lookup is bounded by its own time limit

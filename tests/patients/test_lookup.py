@@ -452,7 +452,11 @@ async def test_aclose_lets_lookups_in_flight_finish(pg_dsn: str) -> None:
         for i in range(20)
     ]
     await asyncio.sleep(0)  # one turn of the loop: every lookup has started
-    await provider.aclose()
+    first = asyncio.create_task(provider.aclose())
+    await asyncio.sleep(0)  # the first close is under way
+    await provider.aclose()  # a second, concurrent close returns only once it is complete
+    assert all(lookup.done() for lookup in lookups)
+    await first
     results = await asyncio.gather(*lookups)
     assert all(r is not None for r in results)
     assert provider.pool.is_closing()
