@@ -32,6 +32,9 @@ care note tries a prompt injection."""
 
 # pg_advisory_xact_lock key: the bytes "medvisio" as a signed 64-bit integer.
 _LOCK_KEY = int.from_bytes(b"medvisio", "big", signed=True)
+# Per statement, instead of the pool's command_timeout (seconds, sized for lookups): a worker
+# may wait on the lock while another migrates, and a migration may take a while.
+_STATEMENT_TIMEOUT_S = 60.0
 _FILE = re.compile(r"(\d{4})_(\w+)\.sql")
 _BOOTSTRAP = """
 CREATE SCHEMA IF NOT EXISTS medvision;
@@ -65,14 +68,16 @@ async def apply_migrations(pool: asyncpg.Pool[asyncpg.Record]) -> list[str]:
     """Apply the migrations not applied yet; return their names (empty when up to date)."""
     applied: list[str] = []
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-        await conn.execute(_BOOTSTRAP)
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock($1)", _LOCK_KEY, timeout=_STATEMENT_TIMEOUT_S
+        )
+        await conn.execute(_BOOTSTRAP, timeout=_STATEMENT_TIMEOUT_S)
         rows = await conn.fetch("SELECT version FROM medvision.schema_migrations")
         done = {row["version"] for row in rows}
         for migration in load_migrations():
             if migration.version in done:
                 continue
-            await conn.execute(migration.sql)
+            await conn.execute(migration.sql, timeout=_STATEMENT_TIMEOUT_S)
             await conn.execute(
                 "INSERT INTO medvision.schema_migrations (version, name) VALUES ($1, $2)",
                 migration.version,
@@ -86,4 +91,4 @@ async def seed_demo(pool: asyncpg.Pool[asyncpg.Record]) -> None:
     """Insert the demo clinic, its avatar configuration and the fictional patients, once."""
     sql = resources.files(__package__).joinpath("sql", "seed_demo.sql").read_text(encoding="utf-8")
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(sql)
+        await conn.execute(sql, timeout=_STATEMENT_TIMEOUT_S)

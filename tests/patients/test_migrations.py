@@ -9,7 +9,9 @@ import pytest
 from livekit_plugins_medvision import PatientContextProvider
 from livekit_plugins_medvision.__main__ import main
 from livekit_plugins_medvision.patients import DEMO_CLINIC_ID, DEMO_PATIENT_IDS
-from livekit_plugins_medvision.patients.migrations import load_migrations
+from livekit_plugins_medvision.patients.migrations import _LOCK_KEY, load_migrations
+
+from .activity import wait_until_running
 
 pytestmark = pytest.mark.db
 
@@ -59,6 +61,21 @@ async def test_concurrent_workers_apply_each_migration_exactly_once(pg_dsn: str)
     finally:
         await conn.close()
     assert count == len(load_migrations())
+
+
+async def test_a_worker_waits_for_another_migrating_beyond_command_timeout(pg_dsn: str) -> None:
+    async with await PatientContextProvider.connect(pg_dsn, command_timeout=0.3) as provider:
+        holder = await asyncpg.connect(pg_dsn)
+        try:
+            async with holder.transaction():
+                # another worker mid-migration: it holds the lock longer than command_timeout
+                await holder.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+                waiting = asyncio.create_task(provider.migrate())
+                await wait_until_running(pg_dsn, "pg_advisory_xact_lock")
+                await holder.execute("SELECT pg_sleep(0.6)")  # deliberately past 0.3 s
+            assert await waiting == [f"{m.version:04d}_{m.name}" for m in load_migrations()]
+        finally:
+            await holder.close()
 
 
 async def test_cost_ledger_has_the_agreed_columns(pg_dsn: str) -> None:
