@@ -427,14 +427,17 @@ class PatientContextProvider:
         work: Callable[[], Awaitable[_T]],
         patient_hash: str | None,
     ) -> _T:
+        deadline = asyncio.timeout(limit)
         try:
-            async with asyncio.timeout(limit):
+            async with deadline:
                 return await work()
         except PatientContextError:
             raise
         except TimeoutError:
+            # ours, or asyncpg's per-statement command_timeout of an owned pool
+            within = f"{limit:g} s" if deadline.expired() else "the pool's command_timeout"
             error: PatientContextError = PatientContextUnavailable(
-                f"{what}: no answer within {limit:g} s"
+                f"{what}: no answer within {within}"
             )
         except _UNAVAILABLE as exc:
             error = PatientContextUnavailable(

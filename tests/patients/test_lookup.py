@@ -318,6 +318,18 @@ async def test_lookup_timeout_mid_statement_leaves_no_open_transaction(
     assert loop_errors == []
 
 
+async def test_command_timeout_is_reported_as_such(pg_dsn: str) -> None:
+    async with await PatientContextProvider.connect(pg_dsn, command_timeout=0.2) as provider:
+        await provider.seed_demo()
+        slow = dataclasses.replace(
+            REFERENCE_QUERIES, patient=_patient_query(source="FROM pg_sleep(5)")
+        )
+        sleepy = PatientContextProvider(provider.pool, queries=slow, statement_timeout=30)
+        with pytest.raises(PatientContextUnavailable, match="within the pool's command_timeout"):
+            await sleepy.get_patient_context(DEMO_PATIENT_IDS[0])
+        assert await provider.get_patient_context(DEMO_PATIENT_IDS[0]) is not None
+
+
 async def test_lookup_timeout_bounds_the_wait_for_a_connection(pg_dsn: str) -> None:
     async with await PatientContextProvider.connect(
         pg_dsn, max_size=1, lookup_timeout=0.2
