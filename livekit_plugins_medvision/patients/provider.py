@@ -43,6 +43,9 @@ _MAX_LABEL = 200
 # Migrations may wait on the advisory lock while another worker migrates.
 _MIGRATE_TIMEOUT_S = 60.0
 _APPLICATION_NAME = "livekit-plugins-medvision"
+# After a failed or timed-out read: how long the rollback (which first waits for the server to
+# cancel the statement) may add to the lookup before the connection is dropped instead.
+_ROLLBACK_GRACE_S = 1.0
 
 
 # Errors that mean "the database cannot answer now": down, restarting, refusing, cancelled.
@@ -351,19 +354,16 @@ class PatientContextProvider:
 
         Three round trips (begin with the timeout, the statement, commit) where asyncpg's
         ``transaction(readonly=True)`` plus a ``SET LOCAL`` take four. No transaction is ever
-        left open: a connection whose state is unknown is dropped from the pool.
+        left open: a connection that cannot roll back is dropped from the pool.
         """
         try:
             await conn.execute(self._begin_sql)
             row = await conn.fetchrow(sql, arg)
             await conn.execute("COMMIT")
-        except (asyncpg.PostgresError, asyncpg.InterfaceError):
-            # refused by the server or by asyncpg (an argument it cannot encode): roll back
-            await _rollback_or_drop(conn)
-            raise
         except BaseException:
-            # cancelled (the lookup timeout) or cut mid-statement: do not wait on this connection
-            _drop(conn)
+            # also on cancellation (the lookup timeout): asyncpg has asked the server to cancel
+            # the statement, and the rollback waits for that, so no backend is left running it
+            await _rollback_or_drop(conn)
             raise
         return row
 
@@ -466,12 +466,12 @@ class PatientContextProvider:
 
 
 async def _rollback_or_drop(conn: _Conn) -> None:
-    """Roll back after a refused statement; if even that fails, drop the connection."""
+    """Roll back within a short grace; if that fails or takes too long, drop the connection."""
     try:
-        await conn.execute("ROLLBACK")
+        await conn.execute("ROLLBACK", timeout=_ROLLBACK_GRACE_S)
     except BaseException as exc:
         _drop(conn)
-        if not isinstance(exc, Exception):  # cancelled: propagate; else report the first error
+        if not isinstance(exc, Exception):  # cancelled again: propagate; else report the first
             raise
 
 

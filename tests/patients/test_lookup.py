@@ -281,6 +281,17 @@ async def test_statement_timeout_raises_unavailable_and_the_pool_recovers(
     assert await provider.get_patient_context(DEMO_PATIENT_IDS[0]) is not None
 
 
+async def _running(provider: PatientContextProvider, marker: str) -> int:
+    """How many statements containing ``marker`` the server is running for other sessions."""
+    count = await provider.pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+        " AND pid <> pg_backend_pid() AND strpos(query, $1) > 0",
+        marker,
+    )
+    assert isinstance(count, int)
+    return count
+
+
 async def test_lookup_timeout_mid_statement_leaves_no_open_transaction(
     provider: PatientContextProvider, pg_dsn: str
 ) -> None:
@@ -305,12 +316,14 @@ async def test_lookup_timeout_mid_statement_leaves_no_open_transaction(
         with pytest.raises(PatientContextUnavailable, match="no answer within 0.2 s"):
             await sleepy.get_patient_context(DEMO_PATIENT_IDS[0])
         assert time.perf_counter() - started < 2
+        assert await _running(provider, "pg_sleep(5)") == 0  # cancelled on the server too
         # a caller's cancellation stays a cancellation, not a database error
         cancelled = asyncio.create_task(slower.get_patient_context(DEMO_PATIENT_IDS[0]))
         await wait_until_running(pg_dsn, "pg_sleep(6)")
         cancelled.cancel()
         with pytest.raises(asyncio.CancelledError):
             await cancelled
+        assert await _running(provider, "pg_sleep(6)") == 0
         lookups = (provider.get_patient_context(p) for p in DEMO_PATIENT_IDS)
         assert all(r is not None for r in await asyncio.gather(*lookups))
     finally:
