@@ -5,6 +5,7 @@ PostgreSQL is real: one embedded server per test session, a fresh database per t
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,13 +17,16 @@ from livekit_plugins_medvision.patients.embedded import EmbeddedPostgres, start_
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    """A real PostgreSQL server for the whole test session (fsync off), deleted at the end."""
-    server = start_embedded_postgres(
-        tmp_path_factory.mktemp("pg") / "data", durable=False, delete_on_close=True
-    )
-    with server:
-        yield server
+def postgres_server() -> Iterator[EmbeddedPostgres]:
+    """A real PostgreSQL server for the whole test session (fsync off), deleted at the end.
+
+    Its folder is not under pytest's ``tmp_path``: pytest deletes all but its three newest base
+    folders, so overlapping runs on one machine would remove a running server's data.
+    """
+    with tempfile.TemporaryDirectory(prefix="medvision-pg-") as folder:
+        server = start_embedded_postgres(Path(folder) / "data", durable=False, delete_on_close=True)
+        with server:
+            yield server
 
 
 @pytest.fixture
@@ -40,9 +44,3 @@ async def pg_dsn(postgres_server: EmbeddedPostgres) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A scratch folder for one test."""
-    return tmp_path
