@@ -408,8 +408,8 @@ async def finish_call(
             )
         except CostLedgerError as exc:
             logger.warning("cost ledger row not written (%s)", type(exc).__name__)
-    report = call.tracker.report()  # before aclose(), which lets go of the streamer's stats
-    await call.tracker.aclose()
+    await call.tracker.aclose()  # keeps the streamer's final figures for the report
+    report = call.tracker.report()
     return report, row_id
 
 
@@ -478,7 +478,9 @@ async def _connect(database_url: str | None) -> PatientContextProvider | None:
         return await PatientContextProvider.connect(database_url, queries=PATIENT_QUERIES)
     except PatientContextError as exc:
         logger.warning("patient database unreachable (%s): no patient context", type(exc).__name__)
-        return None
+    except ValueError:  # a malformed DATABASE_URL; the message never quotes it (a password)
+        logger.warning("DATABASE_URL is malformed: no patient context")
+    return None
 
 
 async def _start_avatar(

@@ -2,7 +2,8 @@
 
     MedVisionError
     ├── StreamerClosedError        a VisionStreamer used after aclose()
-    ├── PatientContextError        a row that does not fit the expected shape
+    ├── PatientContextError        the patient database failed a read, audit or migration,
+    │                              or returned a row of the wrong shape
     │   └── PatientContextUnavailable   the database is down, slow or refusing connections
     └── CostLedgerError            the end-of-session cost row could not be written
 
@@ -30,7 +31,10 @@ class StreamerClosedError(MedVisionError):
 
 
 class PatientContextError(MedVisionError):
-    """A database row could not be turned into a patient context or avatar configuration."""
+    """The patient database failed a read, an audit write or a migration, or a row was malformed.
+
+    The message never carries the query's arguments.
+    """
 
 
 class PatientContextUnavailable(PatientContextError):

@@ -105,7 +105,10 @@ class PatientContextProvider:
         # One simple-protocol round trip for both; the number is ours, never caller text.
         self._begin_sql = f"BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = {timeout_ms}"
         self._timeout = _seconds("lookup_timeout", lookup_timeout)
-        self._id_pattern = re.compile(queries.patient_id_pattern)
+        self._id_patterns = {
+            "patient_id": re.compile(queries.patient_id_pattern),
+            "clinic_id": re.compile(queries.clinic_id_pattern),
+        }
         self._lookup_sql = queries.lookup_statement()
         self._owns_pool = False
         self._closed = False
@@ -280,7 +283,7 @@ class PatientContextProvider:
         """Return the clinic's avatar configuration (the enabled one first), or ``None``.
 
         Args:
-            clinic_id: The clinic's id; checked like a patient id.
+            clinic_id: The clinic's id; must match ``queries.clinic_id_pattern``.
 
         Raises:
             ValueError: an ill-formed ``clinic_id``.
@@ -396,10 +399,9 @@ class PatientContextProvider:
 
     def _check_id(self, name: str, value: object) -> None:
         # The message names the rule, never the value: an id is patient data.
-        if not isinstance(value, str) or not self._id_pattern.fullmatch(value):
-            raise ValueError(
-                f"{name} is ill-formed: it must match {self._queries.patient_id_pattern}"
-            )
+        pattern = self._id_patterns[name]
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ValueError(f"{name} is ill-formed: it must match {pattern.pattern}")
 
     async def _guard(
         self,

@@ -78,7 +78,9 @@ class PatientQueries:
         audit: Writes the access-audit row; required when the provider audits.
         columns: Renames columns: context field name -> column name returned by the query.
         patient_id_pattern: Regular expression a patient id must match in full before any query
-            runs; also used for clinic ids.
+            runs.
+        clinic_id_pattern: The same for clinic ids (``get_avatar_config``); an EHR with
+            MRN-style patient ids keeps its own clinic ids.
     """
 
     patient: str
@@ -91,11 +93,12 @@ class PatientQueries:
     audit: str | None = None
     columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     patient_id_pattern: str = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
+    clinic_id_pattern: str = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in {"columns", "patient_id_pattern"} or (
+            if f.name in {"columns", "patient_id_pattern", "clinic_id_pattern"} or (
                 value is None and f.name != "patient"
             ):
                 continue
@@ -108,10 +111,11 @@ class PatientQueries:
             raise ValueError(f"columns: unknown context fields {sorted(unknown)}")
         if not all(_is_name(v) for v in self.columns.values()):
             raise ValueError("columns: every column name must be a non-empty string")
-        try:
-            re.compile(self.patient_id_pattern)
-        except (re.error, TypeError):
-            raise ValueError("patient_id_pattern is not a valid regular expression") from None
+        for name in ("patient_id_pattern", "clinic_id_pattern"):
+            try:
+                re.compile(getattr(self, name))
+            except (re.error, TypeError):
+                raise ValueError(f"{name} is not a valid regular expression") from None
         object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
 
     def column(self, name: str) -> str:

@@ -109,3 +109,15 @@ def test_livekit_options_on_the_command_line_count_as_configuration(
     err = capsys.readouterr().err
     assert "missing GOOGLE_API_KEY." in err
     assert "LIVEKIT" not in err
+
+
+@pytest.mark.parametrize("url", ["postgresql://user:s3cret@[::1", "postgresql://127.0.0.1:1/x"])
+async def test_a_bad_database_url_degrades_to_no_context(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from clinic_agent import _connect
+
+    with caplog.at_level("WARNING", logger="livekit.plugins.medvision"):
+        assert await _connect(url) is None  # the call goes on, without a patient context
+    assert "no patient context" in caplog.text
+    assert "s3cret" not in caplog.text

@@ -573,3 +573,15 @@ async def test_custom_queries_may_end_with_a_semicolon_or_a_comment(
     assert [m.name for m in context.medications] == ["losartana", "metformina"]
     assert context.vitals is not None
     assert context.vitals.measured_at == datetime(2026, 10, 2, 9, 10, tzinfo=UTC)
+
+
+async def test_clinic_ids_have_their_own_pattern(provider: PatientContextProvider) -> None:
+    mrn_only = PatientContextProvider(
+        provider.pool, queries=dataclasses.replace(REFERENCE_QUERIES, patient_id_pattern="[0-9]{6}")
+    )
+    with pytest.raises(ValueError, match=r"patient_id is ill-formed: it must match \[0-9\]\{6\}"):
+        await mrn_only.get_patient_context(DEMO_PATIENT_IDS[0])
+    config = await mrn_only.get_avatar_config(DEMO_CLINIC_ID)  # not an MRN, still accepted
+    assert config is not None
+    with pytest.raises(ValueError, match="clinic_id_pattern"):
+        PatientQueries(patient="SELECT 1", clinic_id_pattern="(")
