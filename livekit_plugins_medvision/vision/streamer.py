@@ -128,7 +128,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             ValueError: an option out of range or of the wrong type (named in the message).
         """
         super().__init__()
-        self._opts = VisionOptions(
+        self._options = VisionOptions(
             fps=fps,
             silent_fps=silent_fps,
             max_size=max_size,
@@ -164,7 +164,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
     @property
     def options(self) -> VisionOptions:
         """The current options (frozen; change them with ``update_options``)."""
-        return self._opts
+        return self._options
 
     @property
     def stats(self) -> VisionStats:
@@ -193,7 +193,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         options every frame would be resized again (up to 1024 px) on the event loop.
         """
         return images.EncodeOptions(
-            format="JPEG", quality=self._opts.jpeg_quality, resize_options=None
+            format="JPEG", quality=self._options.jpeg_quality, resize_options=None
         )
 
     def update_options(
@@ -218,7 +218,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         Raises:
             ValueError: an option out of range or of the wrong type; nothing is changed then.
         """
-        new = self._opts.replace(
+        new = self._options.replace(
             fps=fps,
             silent_fps=silent_fps,
             max_size=max_size,
@@ -230,7 +230,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             model=model,
             media_resolution=media_resolution,
         )
-        old, self._opts = self._opts, new
+        old, self._options = self._options, new
         self._sampler.configure(fps=new.fps, silent_fps=new.silent_fps, keepalive_s=new.keepalive_s)
         if (new.max_size, new.jpeg_quality) != (old.max_size, old.jpeg_quality):
             self._bytes_per_pixel = None
@@ -370,7 +370,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         track = choose_track(
             self._room.remote_participants.values(),
             identity=identity,
-            preference=self._opts.source,
+            preference=self._options.source,
         )
         if track is not self.current_track:  # a re-subscribed track is a new object: follow it
             self._follow(track)
@@ -427,7 +427,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             stats.frames_dropped_busy += 1
             return
         force = self._sampler.take()
-        opts = self._opts
+        opts = self._options
         measure = opts.jpeg_quality if self._needs_calibration() else None
         worker.submit(
             partial(
@@ -485,7 +485,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         self._count_sent(outcome.frame, outcome.thumbnail, result.jpeg_bytes)
 
     def _count_sent(self, frame: rtc.VideoFrame, thumbnail: Thumbnail, jpeg: int | None) -> None:
-        stats, opts = self._stats, self._opts
+        stats, opts = self._stats, self._options
         self._sampler.record_sent(thumbnail)
         pixels = frame.width * frame.height
         if jpeg is not None:
