@@ -88,6 +88,44 @@ def test_rotation_turns_the_picture_clockwise(
     assert rgb_of(out)[out.height - 1 - row, out.width - 1 - column, 0] < 80
 
 
+_TURNS = {
+    rtc.VideoRotation.VIDEO_ROTATION_0: 0,
+    rtc.VideoRotation.VIDEO_ROTATION_90: -1,  # np.rot90 turns counter-clockwise for k > 0
+    rtc.VideoRotation.VIDEO_ROTATION_180: 2,
+    rtc.VideoRotation.VIDEO_ROTATION_270: 1,
+}
+
+
+@pytest.mark.parametrize("rotation", list(_TURNS))
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((1000, 562), (701, 393)),  # PyAV pads these rows (line size 1008, chroma 512)
+        ((702, 394), (701, 393)),  # odd output size from an even one
+        ((360, 640), (360, 640)),  # portrait, inside max_size: never upscaled
+        ((130, 74), (130, 74)),  # barely larger than the thumbnail grid (128 x 72)
+        ((30, 20), (30, 20)),  # smaller than the thumbnail grid
+    ],
+)
+def test_odd_outputs_padded_rows_portrait_and_tiny_frames(
+    size: tuple[int, int], expected: tuple[int, int], rotation: rtc.VideoRotation.ValueType
+) -> None:
+    """Sizes and layouts the common cases miss, against a full-resolution BOX reference."""
+    source = i420_frame(scene(*size, t=1.0))
+    out = prepare_frame(
+        source, rotation, max_size=701, reference=None, change_threshold=2.0, force=True
+    )
+    assert isinstance(out, Prepared)
+    assert out.thumbnail.shape == (18, 32)
+    full = rgb_of(source.convert(rtc.VideoBufferType.RGBA))
+    reference = np.rot90(
+        np.asarray(Image.fromarray(full).resize(expected, Image.Resampling.BOX)),
+        _TURNS[rotation],
+    )
+    assert rgb_of(out.frame).shape == reference.shape
+    assert psnr(rgb_of(out.frame), reference) > 30.0
+
+
 def test_unchanged_frames_are_skipped_and_changes_are_not() -> None:
     first = prepare(i420_frame(scene(1280, 720, t=0.0, seed=1)))
     noisy_again = i420_frame(scene(1280, 720, t=0.0, seed=2))
