@@ -330,12 +330,14 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             detach()
         self._detach.clear()
         pump, self._pump = self._pump, None
-        if pump is not None:
-            await self._close_pump(pump)
-        if self._closing:
-            await asyncio.gather(*self._closing)
-        if self._worker is not None:
-            await self._worker.aclose()
+        try:
+            if pump is not None:
+                await self._close_pump(pump)
+            if self._closing:
+                await asyncio.gather(*self._closing)
+        finally:  # a second aclose() returns at once: the thread must stop on this one
+            if self._worker is not None:
+                await self._worker.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -395,9 +397,19 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         self._pump = _Pump(track=track, stream=stream, task=task)
 
     async def _close_pump(self, pump: _Pump) -> None:
-        # A reader blocked in ``async for`` is never woken by the stream's end: cancel it first.
+        """Stop one track's reader, then close its stream; a failure to close is logged only.
+
+        The reader goes first: a reader blocked in ``async for`` is never woken by the stream's
+        end. A stream that fails to close must neither keep ``aclose()`` from stopping the
+        worker thread nor leave a failed background task that nobody awaits.
+        """
         await utils.aio.cancel_and_wait(pump.task)
-        await pump.stream.aclose()
+        try:
+            await pump.stream.aclose()
+        except Exception:
+            logger.warning(
+                "closing a video stream failed; it is left to the rtc SDK", exc_info=True
+            )
 
     @utils.log_exceptions(logger=logger)
     async def _read(self, stream: rtc.VideoStream, generation: int) -> None:

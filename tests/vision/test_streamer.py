@@ -227,3 +227,22 @@ async def test_stats_updated_wakes_waiters_and_a_wait_can_time_out(clock: Manual
             await wait_for_stats(
                 streamer, lambda s: s.frames_sent == 11, seconds=0.05, what="eleven frames"
             )
+
+
+async def test_a_stream_that_fails_to_close_still_stops_the_worker(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    close_stream = rtc.VideoStream.aclose
+
+    async def failing_close(stream: rtc.VideoStream) -> None:
+        await close_stream(stream)  # closed for real, then reported as failed
+        raise RuntimeError("ffi said no")
+
+    monkeypatch.setattr(rtc.VideoStream, "aclose", failing_close)
+    streamer = VisionStreamer(clock=clock)
+    camera = make_camera(640, 360)
+    streamer.start_track(camera.track, RecordingSink())
+    await feed(streamer, camera)
+    await streamer.aclose()
+    assert not [t for t in threading.enumerate() if t.name == "medvision-vision"]
+    assert "closing a video stream failed" in caplog.text
