@@ -106,6 +106,10 @@ class PatientContext:
     conditions: tuple[Condition, ...] = ()
     vitals: VitalSigns | None = None
     care_notes: tuple[CareNote, ...] = ()
+    unavailable_sections: frozenset[str] = frozenset()
+    """Sections the clinic's database does not provide (no query configured for them, e.g.
+    ``"conditions"``): left out of the prompt, so the model never reads "none recorded" where
+    nobody asked the record."""
 
     @property
     def patient_hash(self) -> str:
@@ -139,6 +143,7 @@ def patient_from_rows(
     conditions: list[Row],
     vitals: Row | None,
     care_notes: list[Row],
+    unavailable_sections: frozenset[str] = frozenset(),
 ) -> PatientContext:
     """Build a ``PatientContext`` from the rows of each query, checking every column's type.
 
@@ -172,6 +177,7 @@ def patient_from_rows(
             CareNote(written_at=_req(row, "written_at", datetime), text=_req(row, "text", str))
             for row in care_notes
         ),
+        unavailable_sections=unavailable_sections,
     )
 
 

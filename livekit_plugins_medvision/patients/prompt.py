@@ -236,23 +236,29 @@ def _record_lines(context: PatientContext, text: _Text) -> Iterator[str]:
     )
     yield f"{text.sex}: {clean(context.sex) or text.none}"
     yield f"{text.language}: {clean(context.preferred_language) or text.none}"
-    allergies = [
-        clean(a.substance) + _details(clean(a.reaction), clean(a.severity))
-        for a in context.allergies
-    ]
-    yield from _list(text.allergies, allergies, text)
-    medications = [clean(m.name) + _details(clean(m.dosage)) for m in context.medications]
-    yield from _list(text.medications, medications, text)
-    conditions = [
-        clean(c.name) + _details(f"{text.since} {c.since.isoformat()}" if c.since else "")
-        for c in context.conditions
-    ]
-    yield from _list(text.conditions, conditions, text)
-    yield f"{text.vitals}: " + (
-        text.none if context.vitals is None else _vitals(context.vitals, text)
-    )
-    notes = [f"{_time(n.written_at)}: {clean(n.text, _NOTE_CHARS)}" for n in context.care_notes]
-    yield from _list(text.notes, notes, text)
+    missing = context.unavailable_sections
+    if "allergies" not in missing:
+        allergies = [
+            clean(a.substance) + _details(clean(a.reaction), clean(a.severity))
+            for a in context.allergies
+        ]
+        yield from _list(text.allergies, allergies, text)
+    if "medications" not in missing:
+        medications = [clean(m.name) + _details(clean(m.dosage)) for m in context.medications]
+        yield from _list(text.medications, medications, text)
+    if "conditions" not in missing:
+        conditions = [
+            clean(c.name) + _details(f"{text.since} {c.since.isoformat()}" if c.since else "")
+            for c in context.conditions
+        ]
+        yield from _list(text.conditions, conditions, text)
+    if "vitals" not in missing:
+        yield f"{text.vitals}: " + (
+            text.none if context.vitals is None else _vitals(context.vitals, text)
+        )
+    if "care_notes" not in missing:
+        notes = [f"{_time(n.written_at)}: {clean(n.text, _NOTE_CHARS)}" for n in context.care_notes]
+        yield from _list(text.notes, notes, text)
 
 
 def _list(title: str, items: list[str], text: _Text) -> Iterator[str]:

@@ -391,6 +391,9 @@ class PatientContextProvider:
             conditions=sections["conditions"],
             vitals=vitals[0] if vitals else None,
             care_notes=sections["care_notes"],
+            unavailable_sections=frozenset(
+                name for name in SECTION_COLUMNS if getattr(self._queries, name) is None
+            ),
         )
 
     def _row(self, record: asyncpg.Record) -> Row:

@@ -2,8 +2,9 @@
 
 Each query takes the patient id (or the clinic id) as ``$1``, passed as text, and returns
 columns with the names listed below; ``columns`` renames them for queries whose column names
-cannot be aliased. A section whose query is ``None`` is simply left empty. The patient query and
-the list queries are combined into one statement (``lookup_statement()``), so the whole record
+cannot be aliased. A section whose query is ``None`` is not read: it is named in
+``PatientContext.unavailable_sections`` and left out of the prompt. The patient query and the
+list queries are combined into one statement (``lookup_statement()``), so the whole record
 costs a single round trip to the database. ``REFERENCE_QUERIES`` reads the reference schema that
 ``PatientContextProvider.migrate()`` creates.
 

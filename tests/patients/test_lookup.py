@@ -429,7 +429,15 @@ async def test_columns_map_an_existing_ehr_schema(provider: PatientContextProvid
     context = await PatientContextProvider(
         provider.pool, queries=ehr, audit=False
     ).get_patient_context("mrn-7")
-    assert context == PatientContext("mrn-7", preferred_name="Fulana (fictícia)", age_years=33)
+    only_the_patient = frozenset(
+        {"allergies", "medications", "conditions", "vitals", "care_notes"}
+    )  # no section query configured
+    assert context == PatientContext(
+        "mrn-7",
+        preferred_name="Fulana (fictícia)",
+        age_years=33,
+        unavailable_sections=only_the_patient,
+    )
 
 
 async def test_avatar_config(provider: PatientContextProvider) -> None:
@@ -585,3 +593,19 @@ async def test_clinic_ids_have_their_own_pattern(provider: PatientContextProvide
     assert config is not None
     with pytest.raises(ValueError, match="clinic_id_pattern"):
         PatientQueries(patient="SELECT 1", clinic_id_pattern="(")
+
+
+async def test_a_section_the_database_does_not_provide_is_left_out_of_the_prompt(
+    provider: PatientContextProvider,
+) -> None:
+    no_conditions = PatientContextProvider(
+        provider.pool, queries=dataclasses.replace(REFERENCE_QUERIES, conditions=None)
+    )
+    context = await no_conditions.get_patient_context(DEMO_PATIENT_IDS[0])
+    assert context is not None and context.unavailable_sections == {"conditions"}
+    rendered = render_patient_context(context, language="en")
+    assert "Active conditions" not in rendered  # never "none recorded": nobody asked the EHR
+    assert "Allergies" in rendered
+
+    bare = PatientContext(patient_id="p-1")  # every section asked, nothing recorded
+    assert "Active conditions: none recorded" in render_patient_context(bare, language="en")
