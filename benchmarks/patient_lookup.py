@@ -8,7 +8,7 @@ ways run the same read: the provider's read-only transaction with its statement 
 reference lookup statement (the access audit is off in both, as the reviewed code had none).
 
     python benchmarks/patient_lookup.py            # full run
-    python benchmarks/patient_lookup.py --quick    # a few seconds, to check the script
+    python benchmarks/patient_lookup.py --quick    # about 10 s, to check the script
 
 Prints a table with the ratios and writes ``benchmarks/results/patient_lookup.json``.
 """
