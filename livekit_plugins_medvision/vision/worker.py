@@ -75,16 +75,18 @@ class FrameWorker:
         done(outcome, ms)
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._job is None and not self._closing:
-                    self._cond.wait()
-                if self._closing:
-                    break
-                job, self._job = self._job, None
-            if job is not None:
-                job()
-        self._post(self._set_exited)
+        try:
+            while True:
+                with self._cond:
+                    while self._job is None and not self._closing:
+                        self._cond.wait()
+                    if self._closing:
+                        break
+                    job, self._job = self._job, None
+                if job is not None:
+                    job()
+        finally:  # even when a job ends the thread (SystemExit), aclose() must not wait forever
+            self._post(self._set_exited)
 
     def _set_exited(self) -> None:
         if not self._exited.done():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 from livekit_plugins_medvision.vision.worker import FrameWorker
 
 
@@ -34,3 +36,19 @@ async def test_one_job_at_a_time_and_errors_come_back() -> None:
     await worker.aclose()
     assert not worker.submit(slow, lambda outcome, _ms: results.put_nowait(outcome))
     assert "test-worker" not in {t.name for t in threading.enumerate()}
+
+
+# the thread ends with an uncaught SystemExit on purpose; pytest reports that as a warning
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+async def test_a_job_that_ends_the_thread_does_not_hang_aclose() -> None:
+    worker = FrameWorker(asyncio.get_running_loop(), name="test-worker-exit")
+    started = threading.Event()
+
+    def leave() -> None:
+        started.set()
+        raise SystemExit  # not an Exception: it ends the thread, silently
+
+    assert worker.submit(leave, lambda outcome, _ms: None)
+    assert await asyncio.to_thread(started.wait, 5.0)  # the job runs before aclose() asks
+    await asyncio.wait_for(worker.aclose(), 5.0)
+    assert "test-worker-exit" not in {t.name for t in threading.enumerate()}
