@@ -415,7 +415,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
     async def _read(self, stream: rtc.VideoStream, generation: int) -> None:
         async for event in stream:
             self._on_frame(event, generation)
-            self.emit("stats_updated")
+            self._notify()
 
     # -- one frame ---------------------------------------------------------------------------
 
@@ -458,7 +458,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
     def _on_worked(self, generation: int, result: _Work | Exception, worker_ms: float) -> None:
         """On the loop, when the worker is done with a frame: push it or count why not."""
         self._deliver(generation, result, worker_ms)
-        self.emit("stats_updated")
+        self._notify()
 
     def _deliver(self, generation: int, result: _Work | Exception, worker_ms: float) -> None:
         stats = self._stats
@@ -515,6 +515,21 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
 
     def _needs_calibration(self) -> bool:
         return self._bytes_per_pixel is None or self._stats.frames_sent % _CALIBRATE_EVERY == 0
+
+    def _notify(self) -> None:
+        """Emit ``stats_updated``, so that a failing listener cannot stop the video.
+
+        The emitter logs a listener's exceptions except ``TypeError``, which it re-raises: out
+        of the reader, that would end the stream of the track.
+        """
+        try:
+            self.emit("stats_updated")
+        except Exception as error:
+            self._log_once(
+                f"listener:{type(error).__name__}",
+                "a stats_updated listener failed (%s); streaming goes on",
+                type(error).__name__,
+            )
 
     def _log_once(self, key: str, message: str, *args: object) -> None:
         if key not in self._logged:

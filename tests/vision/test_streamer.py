@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 
@@ -246,3 +247,29 @@ async def test_a_stream_that_fails_to_close_still_stops_the_worker(
     await streamer.aclose()
     assert not [t for t in threading.enumerate() if t.name == "medvision-vision"]
     assert "closing a video stream failed" in caplog.text
+
+
+async def test_a_failing_stats_listener_does_not_stop_the_video(clock: ManualClock) -> None:
+    def broken_dashboard() -> None:
+        raise TypeError("the emitter re-raises this one")
+
+    async with VisionStreamer(clock=clock, change_threshold=0.0) as streamer:
+        camera = make_camera(640, 360)
+        sink = RecordingSink()
+        streamer.start_track(camera.track, sink)
+        updated = asyncio.Event()
+        streamer.on("stats_updated", updated.set)  # before the broken one: still called
+        streamer.on("stats_updated", broken_dashboard)
+
+        async def until_sent(count: int) -> None:
+            async with asyncio.timeout(10.0):
+                while streamer.stats.frames_sent < count:
+                    updated.clear()
+                    await updated.wait()
+
+        camera.capture(t=1.0)
+        await until_sent(1)
+        clock.advance(5.0)
+        camera.capture(t=2.0)
+        await until_sent(2)  # the reader outlived the listener's error
+        assert len(sink.frames) == 2
