@@ -22,7 +22,8 @@ Thumbnail = npt.NDArray[np.uint8]
 def thumbnail_difference(a: Thumbnail, b: Thumbnail) -> float:
     """Return the mean absolute difference (0-255) of two luma thumbnails.
 
-    Thumbnails of different shapes (an orientation change) count as entirely different.
+    Thumbnails of different shapes count as entirely different (the encoder always makes them
+    ``THUMBNAIL_SIZE``, whatever the frame's orientation, so this is only a guard).
     """
     if a.shape != b.shape:
         return 255.0
