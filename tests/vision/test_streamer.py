@@ -273,3 +273,29 @@ async def test_a_failing_stats_listener_does_not_stop_the_video(clock: ManualClo
         camera.capture(t=2.0)
         await until_sent(2)  # the reader outlived the listener's error
         assert len(sink.frames) == 2
+
+
+async def test_worker_errors_are_counted_logged_once_and_streaming_goes_on(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    convert = rtc.VideoFrame.convert
+    failures = [RuntimeError("libyuv said no"), RuntimeError("libyuv said no")]
+
+    def flaky_convert(
+        frame: rtc.VideoFrame, type: rtc.VideoBufferType.ValueType, *, flip_y: bool = False
+    ) -> rtc.VideoFrame:
+        if failures:
+            raise failures.pop()
+        return convert(frame, type, flip_y=flip_y)
+
+    monkeypatch.setattr(rtc.VideoFrame, "convert", flaky_convert)
+    async with VisionStreamer(clock=clock) as streamer:
+        camera = make_camera(1280, 720)
+        sink = RecordingSink()
+        streamer.start_track(camera.track, sink)
+        for t in (1.0, 2.0, 3.0):
+            await feed(streamer, camera, t=t)
+            clock.advance(5.0)
+        stats = streamer.stats
+        assert (stats.worker_errors, stats.frames_sent, len(sink.frames)) == (2, 1, 1)
+        assert caplog.text.count("video frame preparation failed (RuntimeError)") == 1
