@@ -17,7 +17,16 @@ from livekit_plugins_medvision.tokens import estimate_image_tokens
 from livekit_plugins_medvision.vision import VisionStreamer
 from livekit_plugins_medvision.vision.options import DEFAULT_MODEL
 
-from .frames import ManualClock, RecordingSink, feed, make_camera, psnr, rgba_frame, scene
+from .frames import (
+    ManualClock,
+    RecordingSink,
+    feed,
+    make_camera,
+    psnr,
+    rgba_frame,
+    scene,
+    settled,
+)
 
 
 @pytest.fixture
@@ -299,3 +308,34 @@ async def test_worker_errors_are_counted_logged_once_and_streaming_goes_on(
         stats = streamer.stats
         assert (stats.worker_errors, stats.frames_sent, len(sink.frames)) == (2, 1, 1)
         assert caplog.text.count("video frame preparation failed (RuntimeError)") == 1
+
+
+async def test_a_due_frame_is_dropped_while_the_worker_is_busy_never_queued(
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    convert = rtc.VideoFrame.convert
+    release = threading.Event()
+
+    def slow_convert(
+        frame: rtc.VideoFrame, type: rtc.VideoBufferType.ValueType, *, flip_y: bool = False
+    ) -> rtc.VideoFrame:
+        release.wait(5.0)  # holds the first frame in the worker until the test lets it go
+        return convert(frame, type, flip_y=flip_y)
+
+    monkeypatch.setattr(rtc.VideoFrame, "convert", slow_convert)
+    async with VisionStreamer(clock=clock, change_threshold=0.0) as streamer:
+        camera = make_camera(1280, 720)
+        sink = RecordingSink()
+        streamer.start_track(camera.track, sink)
+        try:
+            camera.capture(t=1.0)
+            await wait_for_stats(streamer, lambda s: s.frames_sampled == 1)
+            clock.advance(5.0)
+            camera.capture(t=2.0)
+            await wait_for_stats(streamer, lambda s: s.frames_dropped_busy == 1)
+        finally:
+            release.set()
+        stats = await wait_for_stats(streamer, lambda s: s.frames_sent == 1 and settled(s))
+        assert (stats.frames_sampled, stats.frames_dropped_busy) == (2, 1)
+        await feed(streamer, camera, t=3.0)  # due at once: the dropped frame took no slot
+        assert len(sink.frames) == 2
