@@ -404,6 +404,8 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         worker thread nor leave a failed background task that nobody awaits.
         """
         await utils.aio.cancel_and_wait(pump.task)
+        if not pump.task.cancelled():
+            pump.task.exception()  # already logged by the reader; retrieved so asyncio is quiet
         try:
             await pump.stream.aclose()
         except Exception:
