@@ -17,7 +17,7 @@ Environment: LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET and GOOGLE_API_KEY
 by ``dev``/``start``; DATABASE_URL (unset: an embedded PostgreSQL under MEDVISION_DATA_DIR,
 ./.medvision/pgdata by default), MEDVISION_CLINIC_ID, MEDVISION_BUDGET_SOFT_USD,
 MEDVISION_BUDGET_HARD_USD, MEDVISION_MODEL, MEDVISION_LANGUAGE, MEDVISION_AGENT_NAME and
-MEDVISION_ID_HASH_KEY are optional. See examples/README.md.
+MEDVISION_ID_HASH_KEY are optional. See docs/deployment.md.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ PATIENT_ID_KEY: Final = "patient_id"
 
 PATIENT_QUERIES: Final = REFERENCE_QUERIES
 """The SQL the worker reads patients with. To read an existing EHR schema instead of the
-reference one, replace it with your own ``PatientQueries`` (see examples/README.md)."""
+reference one, replace it with your own ``PatientQueries`` (see docs/patients.md)."""
 
 _MAX_PATIENT_ID_CHARS = 128
 _BUDGET_ENV: Final = ("MEDVISION_BUDGET_SOFT_USD", "MEDVISION_BUDGET_HARD_USD")
@@ -148,7 +148,7 @@ class ClinicSettings:
             raise ConfigurationError(
                 "clinic agent configuration: "
                 + "; ".join(problems)
-                + ". Set them in the environment (see examples/README.md), or try the offline "
+                + ". Set them in the environment (see docs/deployment.md), or try the offline "
                 "demo: python examples/clinic_agent.py demo"
             )
         return cls(
