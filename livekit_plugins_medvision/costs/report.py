@@ -61,6 +61,11 @@ class CostReport:
     estimated_image_tokens_sent: int | None = None
     """The streamer's estimate of those frames' tokens, each counted once; ``None`` with no
     streamer. Gemini re-bills frames in context every turn, so the billed figure is higher."""
+    image_tokens_in_context: int | None = None
+    """Estimated image tokens of the frames still in context at the last turn (frames the
+    sliding window dropped no longer count); ``None`` with no streamer."""
+    context_drops: int = 0
+    """Turns whose prompt shrank: the context was compressed or started afresh."""
 
     def bucket(self, bucket: Bucket | str) -> BucketCost:
         """Return the line of ``bucket``.
@@ -129,7 +134,9 @@ class CostReport:
                 "estimated": self.image_tokens_estimated,
                 "frames_sent": self.frames_sent,
                 "estimated_sent": self.estimated_image_tokens_sent,
+                "in_context": self.image_tokens_in_context,
             },
+            "context_drops": self.context_drops,
         }
 
     def render(self) -> str:

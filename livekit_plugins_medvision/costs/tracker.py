@@ -32,6 +32,7 @@ from livekit.agents.metrics import RealtimeModelMetrics
 
 from ..log import logger
 from .budget import Budget, BudgetStep
+from .context import ContextFrames, SlidingWindowLimits
 from .events import (
     BudgetHardExceededEvent,
     BudgetSoftExceededEvent,
@@ -81,6 +82,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         pricing: ModelPricing | None = None,
         budget: Budget | None = None,
         unattributed_policy: UnattributedPolicy = "highest_input",
+        context_window_compression: types.ContextWindowCompressionConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Create a tracker for a session on ``model``.
@@ -92,6 +94,10 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
             budget: Spending limits that act on an attached streamer; ``None`` for none.
             unattributed_policy: How prompt tokens of unknown modality are priced; the default
                 (the highest input rate) never under-counts.
+            context_window_compression: The ``context_window_compression`` the model was given
+                (LiveKit's ``RealtimeModel`` does not expose its options publicly, so pass the
+                same object). Frames the sliding window drops stop counting in the image
+                estimate; drops in the prompt are watched for either way.
             clock: Monotonic seconds, for session time (injectable for tests).
 
         Raises:
@@ -99,6 +105,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         """
         super().__init__()
         _check_options(model, pricing, budget)
+        self._context = ContextFrames(SlidingWindowLimits.from_config(context_window_compression))
         if unattributed_policy not in get_args(UnattributedPolicy):
             raise ValueError(f"unattributed_policy must be one of {get_args(UnattributedPolicy)}")
         self._model = model.strip().removeprefix("models/")
@@ -260,6 +267,8 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
             image_tokens_estimated=self._image_estimated,
             frames_sent=None if stats is None else stats.frames_sent,
             estimated_image_tokens_sent=None if stats is None else stats.estimated_image_tokens,
+            image_tokens_in_context=None if stats is None else self._context.image_tokens,
+            context_drops=self._context.drops,
         )
 
     def log_summary(self, *, patient_hash: str | None = None) -> None:
@@ -322,9 +331,10 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         if tokens.is_empty:
             return
         if self._streamer is not None:
-            # Every frame sent so far is in context and billed again this turn, unless the
-            # server compressed it away; the unattributed bucket caps the estimate.
-            tokens = tokens.with_image_estimate(self._streamer.stats.estimated_image_tokens)
+            # Frames still in context are billed again this turn; those the sliding window
+            # dropped are not. The unattributed bucket caps the estimate.
+            sent = self._streamer.stats.estimated_image_tokens
+            tokens = tokens.with_image_estimate(self._context.on_turn(tokens.prompt, sent))
         for bucket, count in tokens.counts.items():
             self._tokens[bucket] += count
         self._turns += 1

@@ -69,6 +69,15 @@ class Bucket(enum.StrEnum):
     THINKING_OR_TOOL_USE = "thinking_or_tool_use"
 
 
+_PROMPT_BUCKETS = (
+    Bucket.INPUT_TEXT,
+    Bucket.INPUT_AUDIO,
+    Bucket.INPUT_IMAGE,
+    Bucket.INPUT_CACHED,
+    Bucket.INPUT_UNATTRIBUTED,
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class TurnTokens:
     """The tokens of one turn, by bucket (absent buckets hold zero)."""
@@ -84,6 +93,11 @@ class TurnTokens:
         return self.counts.get(bucket, 0)
 
     @property
+    def prompt(self) -> int:
+        """The turn's prompt tokens (the context processed), tool-use prompt aside."""
+        return sum(self[bucket] for bucket in _PROMPT_BUCKETS)
+
+    @property
     def is_empty(self) -> bool:
         """Whether the turn holds no token at all (e.g. LiveKit's per-connection metric)."""
         return not any(self.counts.values())
@@ -92,8 +106,9 @@ class TurnTokens:
         """Move up to ``estimated_in_context`` tokens from the unattributed bucket to the image one.
 
         Used when the server gave no image breakdown this turn while frames were being sent: the
-        estimate can only explain prompt tokens the server left unexplained, so it is capped by
-        the unattributed bucket and never adds tokens.
+        estimate (frames still in context, see ``ContextFrames``) can only explain prompt tokens
+        the server left unexplained, so it is capped by the unattributed bucket and never adds
+        tokens; what it does not explain stays unattributed, priced by the policy.
         """
         if self.reported_image:
             return self

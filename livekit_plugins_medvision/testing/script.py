@@ -78,12 +78,21 @@ class ComputedUsage:
     """Tokens per frame (Gemini 2.x video frames: 258; 66 at ``MEDIA_RESOLUTION_LOW``)."""
     audio_tokens_per_second: int = 25
     chars_per_text_token: int = 4
-    image_modality: types.MediaModality = types.MediaModality.IMAGE
-    """The modality frames are reported under (the service reports realtime video as IMAGE)."""
+    image_modality: types.MediaModality | None = types.MediaModality.IMAGE
+    """The modality frames are reported under (the service reports realtime video as IMAGE);
+    ``None`` leaves their tokens out of the details, in the prompt total only."""
+    unlabelled_tokens: int = 0
+    """Prompt tokens of every turn that no detail covers (the service leaves 25-51 unlabelled
+    on 3.8 Live)."""
     accumulate: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("tokens_per_image", "audio_tokens_per_second", "chars_per_text_token"):
+        for name in (
+            "tokens_per_image",
+            "audio_tokens_per_second",
+            "chars_per_text_token",
+            "unlabelled_tokens",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -95,13 +104,16 @@ class ComputedUsage:
         images = stats.context_images if self.accumulate else stats.new_images
         audio = stats.context_audio_bytes if self.accumulate else stats.new_audio_bytes
         chars = stats.context_text_chars if self.accumulate else stats.new_text_chars
-        prompt = {
-            self.image_modality: images * self.tokens_per_image,
-            types.MediaModality.AUDIO: round(
-                audio / INPUT_AUDIO_BYTES_PER_SECOND * self.audio_tokens_per_second
-            ),
-            types.MediaModality.TEXT: math.ceil(chars / self.chars_per_text_token),
-        }
+        image_tokens, audio_tokens, text_tokens = self.input_tokens(images, audio, chars)
+        prompt: dict[types.MediaModality, int] = {}
+        if self.image_modality is not None:
+            prompt[self.image_modality] = image_tokens
+        for modality, tokens in (
+            (types.MediaModality.AUDIO, audio_tokens),
+            (types.MediaModality.TEXT, text_tokens),
+        ):
+            prompt[modality] = prompt.get(modality, 0) + tokens
+        unlabelled = self.unlabelled_tokens + (image_tokens if self.image_modality is None else 0)
         if stats.reply_audio_bytes:
             seconds = stats.reply_audio_bytes / OUTPUT_AUDIO_BYTES_PER_SECOND
             response = {types.MediaModality.AUDIO: round(seconds * self.audio_tokens_per_second)}
@@ -111,7 +123,7 @@ class ComputedUsage:
                     len(stats.reply_text) / self.chars_per_text_token
                 )
             }
-        prompt_total = sum(prompt.values())
+        prompt_total = sum(prompt.values()) + unlabelled
         response_total = sum(response.values())
         return types.UsageMetadata(
             prompt_token_count=prompt_total,
@@ -119,6 +131,14 @@ class ComputedUsage:
             total_token_count=prompt_total + response_total,
             prompt_tokens_details=_details(prompt),
             response_tokens_details=_details(response),
+        )
+
+    def input_tokens(self, images: int, audio_bytes: int, text_chars: int) -> tuple[int, int, int]:
+        """Return the image, audio and text tokens of this much input."""
+        return (
+            images * self.tokens_per_image,
+            round(audio_bytes / INPUT_AUDIO_BYTES_PER_SECOND * self.audio_tokens_per_second),
+            math.ceil(text_chars / self.chars_per_text_token),
         )
 
 

@@ -33,6 +33,7 @@ from websockets.http11 import Request, Response
 
 from ..log import logger
 from .certs import LocalCertificate, make_local_certificate
+from .compression import SlidingWindow
 from .protocol import (
     INVALID_ARGUMENT,
     MAX_REASON_BYTES,
@@ -107,6 +108,9 @@ class _Connection:
     context: _Counts = field(default_factory=_Counts)
     audio_since_activity_start: bool = False
     turns: asyncio.Queue[_PendingTurn] = field(default_factory=asyncio.Queue)
+    window: SlidingWindow | None = None
+    context_turns: list[_Counts] = field(default_factory=list)
+    """What each turn in context added, oldest first (for the sliding window)."""
 
 
 class FakeGeminiLive:
@@ -464,10 +468,12 @@ class FakeGeminiLive:
 
     async def _on_setup(self, connection: _Connection, setup: Setup, now: float) -> None:
         connection.setup = setup
+        connection.window = SlidingWindow.from_setup(setup.raw)
         await self._setup_open.wait()
         if setup.resumption_handle is not None:
             # The handle restores the conversation: the context carries on from where it was.
             connection.context = self._handles.get(setup.resumption_handle, _Counts()).copy()
+            connection.context_turns = [connection.context.copy()]
         self._received.setups.append(
             SetupRecord(
                 connection=connection.index,
@@ -533,6 +539,14 @@ class FakeGeminiLive:
 
     def _trigger(self, connection: _Connection, trigger: TurnTrigger) -> None:
         connection.context.add(connection.new)
+        if connection.window is not None:
+            connection.context_turns.append(connection.new.copy())
+            connection.context_turns = connection.window.apply(
+                connection.context_turns, self._context_tokens
+            )
+            connection.context = _Counts()
+            for turn in connection.context_turns:
+                connection.context.add(turn)
         pending = _PendingTurn(trigger, connection.new, connection.context.copy())
         connection.new = _Counts()
         connection.turns.put_nowait(pending)
@@ -598,6 +612,11 @@ class FakeGeminiLive:
         if self._usages:
             return self._usages.popleft()
         return self._usage_fn(stats)
+
+    def _context_tokens(self, counts: _Counts) -> int:
+        """Prompt tokens of ``counts`` by the default usage's rates (the window's measure)."""
+        rates = self._usage_fn if isinstance(self._usage_fn, ComputedUsage) else ComputedUsage()
+        return sum(rates.input_tokens(counts.images, counts.audio_bytes, counts.text_chars))
 
     def _resumption_update(self, connection: _Connection) -> types.LiveServerMessage:
         handle = f"emulator-{connection.index}-{len(self._handles) + 1}"

@@ -76,6 +76,7 @@ def test_to_dict_round_trips_through_json_with_exact_money() -> None:
         "estimated": 0,
         "frames_sent": 3,
         "estimated_sent": 774,
+        "in_context": 0,  # sent after the last turn: in no turn's context yet
     }
 
 

@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from google.genai import types
 from livekit import rtc
+from livekit.agents import NOT_GIVEN
 from livekit.plugins import google
 
 from livekit_plugins_medvision.testing import FakeGeminiLive, wait_for_stats
@@ -85,13 +87,19 @@ async def camera() -> AsyncIterator[Camera]:
 
 
 def realtime_model(
-    server: FakeGeminiLive, streamer: VisionStreamer
+    server: FakeGeminiLive,
+    streamer: VisionStreamer,
+    *,
+    context_window_compression: types.ContextWindowCompressionConfig | None = None,
 ) -> google.realtime.RealtimeModel:
     """The google RealtimeModel pointed at the emulator, encoding frames as the streamer asks."""
     return google.realtime.RealtimeModel(
         api_key="fake",
         http_options=server.http_options(),
         image_encode_options=streamer.image_encode_options(),
+        context_window_compression=(
+            NOT_GIVEN if context_window_compression is None else context_window_compression
+        ),
     )
 
 
