@@ -1,4 +1,4 @@
-"""Makes ``examples/clinic_agent.py`` importable as ``clinic_agent``, as mypy sees it."""
+"""Makes ``examples/`` importable (``clinic_agent``, ``clinic.*``), as mypy sees it."""
 
 import sys
 from pathlib import Path

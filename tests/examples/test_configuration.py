@@ -5,7 +5,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from clinic_agent import REQUIRED_ENV, ClinicSettings, ConfigurationError, main
+from clinic.database import connect
+from clinic.settings import REQUIRED_ENV, ClinicSettings, ConfigurationError
+from clinic_agent import main
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "clinic_agent.py"
 FULL_ENV = {
@@ -115,9 +117,22 @@ def test_livekit_options_on_the_command_line_count_as_configuration(
 async def test_a_bad_database_url_degrades_to_no_context(
     url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from clinic_agent import _connect
-
     with caplog.at_level("WARNING", logger="livekit.plugins.medvision"):
-        assert await _connect(url) is None  # the call goes on, without a patient context
+        assert await connect(url) is None  # the call goes on, without a patient context
     assert "no patient context" in caplog.text
     assert "s3cret" not in caplog.text
+
+
+@pytest.mark.parametrize("command", ["start", "dev"])
+def test_help_shows_livekits_own_options_without_any_configuration(
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in REQUIRED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "docs/deployment.md" in out
+    for option in ("--log-level", "--url", "--api-key", "--api-secret"):
+        assert option in out  # LiveKit's own parser printed its options

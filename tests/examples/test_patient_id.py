@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from clinic_agent import PatientRef, resolve_patient_id
+from clinic.patient_id import PatientRef, resolve_patient_id
 
 from livekit_plugins_medvision.privacy import hash_patient_id
 

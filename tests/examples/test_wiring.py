@@ -4,14 +4,10 @@ import logging
 from decimal import Decimal
 
 import pytest
-from clinic_agent import (
-    ClinicSettings,
-    PatientRef,
-    build_call,
-    finish_call,
-    load_context,
-    read_avatar_config,
-)
+from clinic.call import build_call, finish_call
+from clinic.database import load_context, read_avatar_config
+from clinic.patient_id import PatientRef
+from clinic.settings import ClinicSettings
 
 from livekit_plugins_medvision import PatientContextProvider, clinic_instructions
 from livekit_plugins_medvision.costs import BudgetHardExceededEvent

@@ -1,0 +1,150 @@
+"""One call's parts, shared by the worker and the demo: built, then finished at shutdown.
+
+``build_call`` is where a call's model, session, streamer and tracker are made and tied
+together; ``finish_call`` closes them in order (streamer, session, ledger row, tracker), before
+the caller closes the pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from google.genai import types
+from livekit.agents import NOT_GIVEN, Agent, AgentSession, NotGivenOr
+from livekit.plugins import google
+
+from livekit_plugins_medvision import (
+    PatientContext,
+    PatientContextProvider,
+    VisionStreamer,
+    clinic_instructions,
+)
+from livekit_plugins_medvision.costs import (
+    Budget,
+    BudgetHardExceededEvent,
+    CostLedgerError,
+    CostReport,
+    CostTracker,
+    VideoDegradedEvent,
+)
+from livekit_plugins_medvision.patients import Language
+
+from .log import logger
+from .patient_id import PatientRef
+from .settings import ClinicSettings
+
+_BUDGET_HARD_NOTICE: Final[dict[Language, str]] = {
+    "pt-BR": (
+        "Avise o paciente, com calma e em uma frase, que você não está mais vendo a câmera "
+        "nesta consulta e que a conversa continua só por voz."
+    ),
+    "en": (
+        "Calmly tell the patient, in one sentence, that you can no longer see their camera in "
+        "this call and that the conversation continues by voice only."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ClinicCall:
+    """One call's parts: the agent session, its vision streamer and its cost tracker."""
+
+    session: AgentSession[None]
+    agent: Agent
+    streamer: VisionStreamer
+    tracker: CostTracker
+    instructions: str
+
+
+def build_call(
+    settings: ClinicSettings,
+    context: PatientContext | None,
+    *,
+    api_key: NotGivenOr[str] = NOT_GIVEN,
+    http_options: NotGivenOr[types.HttpOptions] = NOT_GIVEN,
+) -> ClinicCall:
+    """Build the model, session, streamer and tracker of one call (nothing is started).
+
+    Args:
+        settings: The agent's settings.
+        context: The patient's context, or ``None`` to talk without one.
+        api_key: Gemini API key; by default ``GOOGLE_API_KEY``.
+        http_options: Where to reach Gemini Live; by default Google's endpoint.
+    """
+    instructions = clinic_instructions(context, language=settings.language)
+    low = types.MediaResolution.MEDIA_RESOLUTION_LOW
+    streamer = VisionStreamer(
+        fps=1.0, silent_fps=0.3, max_size=768, model=settings.model, media_resolution=low
+    )
+    model = google.realtime.RealtimeModel(
+        model=settings.model,
+        api_key=api_key,
+        http_options=http_options,
+        instructions=instructions,
+        # frames arrive already shrunk: no second resize on the event loop
+        image_encode_options=streamer.image_encode_options(),
+        media_resolution=low,  # 66 tokens a frame on Gemini 2.x instead of 258
+        # audio+video sessions end after about 2 minutes without compression
+        context_window_compression=types.ContextWindowCompressionConfig(
+            trigger_tokens=25_600, sliding_window=types.SlidingWindow(target_tokens=12_800)
+        ),
+        session_resumption=types.SessionResumptionConfig(),
+        # frames sent while the patient is silent (showing a wound, say) still join the turn;
+        # the streamer's rate and change detection keep their number and cost down
+        realtime_input_config=types.RealtimeInputConfig(
+            turn_coverage=types.TurnCoverage.TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO
+        ),
+    )
+    session: AgentSession[None] = AgentSession(llm=model)
+    tracker = CostTracker(
+        settings.model,
+        budget=Budget(soft_usd=settings.budget_soft_usd, hard_usd=settings.budget_hard_usd),
+    )
+    tracker.attach(session)
+    tracker.attach_vision(streamer)
+
+    def on_video_degraded(event: VideoDegradedEvent) -> None:
+        logger.info("budget: video turned down to %.1f fps, %d px", event.fps, event.max_size)
+
+    def on_budget_hard(event: BudgetHardExceededEvent) -> None:
+        logger.info("budget: hard limit of %s USD reached, video paused", event.hard_usd)
+        # the session speaks it when it can; nothing here waits for the speech
+        try:
+            _ = session.generate_reply(instructions=_BUDGET_HARD_NOTICE[settings.language])
+        except RuntimeError:  # the last turn's usage can arrive as the session closes
+            logger.info("budget: session closing, the patient is not told")
+
+    tracker.on("video_degraded", on_video_degraded)
+    tracker.on("budget_hard_exceeded", on_budget_hard)
+    return ClinicCall(session, Agent(instructions=instructions), streamer, tracker, instructions)
+
+
+async def finish_call(
+    call: ClinicCall,
+    provider: PatientContextProvider | None,
+    *,
+    job_id: str,
+    room_name: str,
+    patient: PatientRef | None,
+) -> tuple[CostReport, int | None]:
+    """Stop the call's video and session, log its cost summary and write its ledger row.
+
+    Returns:
+        The final cost report and the ledger row's id (``None`` if it was not written).
+    """
+    await call.streamer.aclose()
+    await call.session.aclose()  # also ends the tracker's session time
+    patient_hash = None if patient is None else patient.hashed
+    call.tracker.log_summary(patient_hash=patient_hash)
+    row_id = None
+    if provider is not None:
+        try:
+            row_id = await call.tracker.write_ledger(
+                provider.pool, job_id=job_id, room_name=room_name, patient_hash=patient_hash
+            )
+        except CostLedgerError as exc:
+            logger.warning("cost ledger row not written (%s)", type(exc).__name__)
+    await call.tracker.aclose()  # keeps the streamer's final figures for the report
+    report = call.tracker.report()
+    return report, row_id

@@ -1,0 +1,131 @@
+"""The clinic agent's settings, read once from the environment and checked all at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Final
+
+from livekit_plugins_medvision.patients import Language
+
+REQUIRED_ENV: Final = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "GOOGLE_API_KEY")
+"""Variables a real worker cannot start without."""
+
+BUDGET_ENV: Final = ("MEDVISION_BUDGET_SOFT_USD", "MEDVISION_BUDGET_HARD_USD")
+"""The per-call budget, soft then hard, in USD."""
+
+DEFAULT_DATA_DIR: Final = Path(".medvision") / "pgdata"
+"""Where the embedded PostgreSQL keeps its data when DATABASE_URL is unset."""
+
+_LANGUAGES: Final[tuple[Language, ...]] = ("pt-BR", "en")
+_LIVEKIT_OPTIONS: Final = {
+    "--url": "LIVEKIT_URL",
+    "--api-key": "LIVEKIT_API_KEY",
+    "--api-secret": "LIVEKIT_API_SECRET",
+}
+
+
+class ConfigurationError(Exception):
+    """The environment does not configure the agent; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    """The agent's settings, read once from the environment.
+
+    Attributes:
+        database_url: PostgreSQL DSN; ``None`` runs an embedded server under ``data_dir``.
+        data_dir: Data directory of the embedded PostgreSQL.
+        clinic_id: The clinic whose avatar configuration is used; ``None`` for no avatar.
+        model: Gemini Live model id.
+        language: Language of the clinic's instructions.
+        budget_soft_usd: Spend at which video is turned down.
+        budget_hard_usd: Spend at which video stops and the patient is told.
+    """
+
+    database_url: str | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    clinic_id: str | None = None
+    model: str = "gemini-2.5-flash-native-audio-preview-12-2025"
+    language: Language = "pt-BR"
+    budget_soft_usd: Decimal = Decimal("0.50")
+    budget_hard_usd: Decimal = Decimal("1.00")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, require_livekit: bool) -> ClinicSettings:
+        """Read the settings from ``env``, checking every variable before failing.
+
+        Args:
+            env: The environment (``os.environ`` or a test's mapping).
+            require_livekit: Also require the LiveKit and Google variables (a real worker).
+
+        Raises:
+            ConfigurationError: one message naming every missing or malformed variable.
+        """
+        problems: list[str] = []
+        if require_livekit:
+            missing = [name for name in REQUIRED_ENV if not env.get(name, "").strip()]
+            if missing:
+                problems.append("missing " + ", ".join(missing))
+        defaults = cls()
+        soft = _usd(env, BUDGET_ENV[0], defaults.budget_soft_usd, problems)
+        hard = _usd(env, BUDGET_ENV[1], defaults.budget_hard_usd, problems)
+        if soft is not None and hard is not None and soft >= hard:
+            problems.append(f"{BUDGET_ENV[0]} must be below {BUDGET_ENV[1]}")
+        language = _language(env.get("MEDVISION_LANGUAGE", defaults.language))
+        if language is None:
+            problems.append(f"MEDVISION_LANGUAGE must be one of {', '.join(_LANGUAGES)}")
+        if problems or soft is None or hard is None or language is None:
+            raise ConfigurationError(
+                "clinic agent configuration: "
+                + "; ".join(problems)
+                + ". Set them in the environment (see docs/deployment.md), or try the offline "
+                "demo: python examples/clinic_agent.py demo"
+            )
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=Path(env.get("MEDVISION_DATA_DIR") or defaults.data_dir),
+            clinic_id=env.get("MEDVISION_CLINIC_ID") or None,
+            model=env.get("MEDVISION_MODEL") or defaults.model,
+            language=language,
+            budget_soft_usd=soft,
+            budget_hard_usd=hard,
+        )
+
+
+def livekit_options_given(args: Sequence[str]) -> dict[str, str]:
+    """The LiveKit variables that LiveKit's own options in ``args`` provide instead.
+
+    ``--url``, ``--api-key`` and ``--api-secret`` after ``dev``/``start`` stand in for
+    ``LIVEKIT_URL``, ``LIVEKIT_API_KEY`` and ``LIVEKIT_API_SECRET``.
+    """
+    return {
+        variable: option
+        for option, variable in _LIVEKIT_OPTIONS.items()
+        if any(arg == option or arg.startswith(f"{option}=") for arg in args)
+    }
+
+
+def _usd(
+    env: Mapping[str, str], name: str, default: Decimal, problems: list[str]
+) -> Decimal | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0:
+        problems.append(f"{name} must be a positive number of US dollars, got {raw!r}")
+        return None
+    return value
+
+
+def _language(value: str) -> Language | None:
+    for language in _LANGUAGES:
+        if value == language:
+            return language
+    return None
