@@ -35,9 +35,10 @@ class FrameSampler:
 
     A frame is *due* when the interval of the current rate (``fps`` while the user speaks,
     ``silent_fps`` otherwise) has passed since the last sample. A due frame is *forced* (sent
-    whatever its content) when it is the first since ``restart()`` or when ``keepalive_s`` has
-    passed since the last frame sent; otherwise the worker skips it if it barely differs from
-    the last frame sent.
+    whatever its content) when it is the first since ``restart()``, when ``keepalive_s`` has
+    passed since the last frame sent, or when its rotation differs from that frame's (the same
+    pixels turned are a new picture to the model); otherwise the worker skips it if it barely
+    differs from the last frame sent.
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class FrameSampler:
         self._last_sample: float | None = None
         self._last_sent: float | None = None
         self._reference: Thumbnail | None = None
+        self._reference_rotation = 0
 
     @property
     def user_speaking(self) -> bool:
@@ -95,17 +97,24 @@ class FrameSampler:
             return False
         return self._last_sample is None or self._clock() - self._last_sample >= interval
 
-    def take(self) -> bool:
+    def take(self, rotation: int = 0) -> bool:
         """Record that a due frame goes to the worker; return whether it must be sent.
 
-        A frame must be sent when none has been since ``restart()`` or when the keep-alive
-        interval has passed since the last one sent.
+        A frame must be sent when none has been since ``restart()``, when the keep-alive
+        interval has passed since the last one sent, or when its ``rotation`` (the track's
+        rotation value) differs from the last one sent: the thumbnail is taken before rotating,
+        so change detection alone would see the same picture.
         """
         now = self._clock()
         self._last_sample = now
-        return self._last_sent is None or now - self._last_sent >= self._keepalive_s
+        return (
+            self._last_sent is None
+            or now - self._last_sent >= self._keepalive_s
+            or rotation != self._reference_rotation
+        )
 
-    def record_sent(self, thumbnail: Thumbnail) -> None:
+    def record_sent(self, thumbnail: Thumbnail, rotation: int = 0) -> None:
         """Record a frame sent: the reference for change detection and the keep-alive clock."""
         self._last_sent = self._clock()
         self._reference = thumbnail
+        self._reference_rotation = rotation

@@ -69,6 +69,7 @@ class _Work:
 
     outcome: Prepared | Skipped
     jpeg_bytes: int | None
+    rotation: rtc.VideoRotation.ValueType
 
 
 class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
@@ -440,14 +441,15 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         if worker is None or worker.busy:
             stats.frames_dropped_busy += 1
             return
-        force = self._sampler.take()
+        rotation = rotation_of(event.rotation)
+        force = self._sampler.take(rotation)
         opts = self._options
         measure = opts.jpeg_quality if self._needs_calibration() else None
         worker.submit(
             partial(
                 _work,
                 frame,
-                rotation_of(event.rotation),
+                rotation,
                 max_size=opts.max_size,
                 reference=self._sampler.reference,
                 change_threshold=opts.change_threshold,
@@ -496,11 +498,17 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             )
             return
         stats.add_on_loop_time((time.perf_counter() - start) * 1000.0)
-        self._count_sent(outcome.frame, outcome.thumbnail, result.jpeg_bytes)
+        self._count_sent(outcome.frame, outcome.thumbnail, result.jpeg_bytes, result.rotation)
 
-    def _count_sent(self, frame: rtc.VideoFrame, thumbnail: Thumbnail, jpeg: int | None) -> None:
+    def _count_sent(
+        self,
+        frame: rtc.VideoFrame,
+        thumbnail: Thumbnail,
+        jpeg: int | None,
+        rotation: rtc.VideoRotation.ValueType,
+    ) -> None:
         stats, opts = self._stats, self._options
-        self._sampler.record_sent(thumbnail)
+        self._sampler.record_sent(thumbnail, rotation)
         pixels = frame.width * frame.height
         if jpeg is not None:
             self._bytes_per_pixel = jpeg / pixels
@@ -561,7 +569,7 @@ def _work(
     jpeg = None
     if measure_quality is not None and isinstance(outcome, Prepared):
         jpeg = jpeg_size(outcome.frame, measure_quality)
-    return _Work(outcome, jpeg)
+    return _Work(outcome, jpeg, rotation)
 
 
 def _linked_identity(session: AgentSession[_U]) -> str | None:

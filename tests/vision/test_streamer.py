@@ -154,6 +154,31 @@ async def test_unchanged_frames_are_skipped_with_a_keepalive(clock: ManualClock)
         assert s.stats.frames_sent == 4
 
 
+async def test_a_rotation_change_is_a_scene_change(clock: ManualClock) -> None:
+    async with VisionStreamer(clock=clock, keepalive_s=60.0, silent_fps=1.0) as s:
+        camera = make_camera(640, 360)
+        sink = RecordingSink()
+        s.start_track(camera.track, sink)
+        turns = (
+            rtc.VideoRotation.VIDEO_ROTATION_0,
+            rtc.VideoRotation.VIDEO_ROTATION_0,  # unchanged: skipped
+            rtc.VideoRotation.VIDEO_ROTATION_90,
+            rtc.VideoRotation.VIDEO_ROTATION_90,  # unchanged: skipped
+            rtc.VideoRotation.VIDEO_ROTATION_180,
+            rtc.VideoRotation.VIDEO_ROTATION_0,
+        )
+        for second, rotation in enumerate(turns):  # the same picture, new sensor noise
+            await feed(s, camera, rotation=rotation, seed=second)
+            clock.advance(1.0)
+        assert [(f.width, f.height) for f in sink.frames] == [
+            (640, 360),
+            (360, 640),
+            (640, 360),
+            (640, 360),
+        ]
+        assert s.stats.frames_skipped_unchanged == 2
+
+
 async def test_track_replacement_sends_the_new_track_at_once(streamer: VisionStreamer) -> None:
     first, second = make_camera(640, 360), make_camera(320, 240)
     sink = RecordingSink()
