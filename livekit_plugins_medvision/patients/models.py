@@ -2,7 +2,10 @@
 
 Rows become these dataclasses in one place (``*_from_row``), each column checked for its type, so
 no ``asyncpg.Record`` and no ``Any`` leaves the package. A column of the wrong type raises
-``PatientContextError`` naming the column and the types, never the value.
+``PatientContextError`` naming the column and the types, never the value. A value of the right
+type that cannot be true (an infinite date, which asyncpg reads as ``date.max`` or
+``datetime.min``; a condition starting in the future; an age outside 0-130) is read as unknown
+(``None``): an odd record still renders, it never fails the read.
 """
 
 from __future__ import annotations
@@ -70,7 +73,8 @@ class Condition:
 class VitalSigns:
     """The most recent set of vital signs and when they were measured."""
 
-    measured_at: datetime
+    measured_at: datetime | None
+    """When they were measured; ``None`` when the record's timestamp is infinite."""
     heart_rate_bpm: int | None = None
     systolic_mmhg: int | None = None
     diastolic_mmhg: int | None = None
@@ -83,7 +87,8 @@ class VitalSigns:
 class CareNote:
     """A recent free-text care note."""
 
-    written_at: datetime
+    written_at: datetime | None
+    """When it was written; ``None`` when the record's timestamp is infinite."""
     text: str
 
 
@@ -153,7 +158,7 @@ def patient_from_rows(
     return PatientContext(
         patient_id=patient_id,
         preferred_name=_opt(patient, "preferred_name", str),
-        age_years=_opt(patient, "age_years", int),
+        age_years=_age(patient),
         sex=_opt(patient, "sex", str),
         preferred_language=_opt(patient, "preferred_language", str),
         allergies=tuple(
@@ -174,7 +179,7 @@ def patient_from_rows(
         ),
         vitals=None if vitals is None else _vitals(vitals),
         care_notes=tuple(
-            CareNote(written_at=_req(row, "written_at", datetime), text=_req(row, "text", str))
+            CareNote(written_at=_timestamp(row, "written_at"), text=_req(row, "text", str))
             for row in care_notes
         ),
         unavailable_sections=unavailable_sections,
@@ -212,7 +217,7 @@ def avatar_from_row(clinic_id: str, row: Row) -> AvatarConfig:
 
 def _vitals(row: Row) -> VitalSigns:
     return VitalSigns(
-        measured_at=_req(row, "measured_at", datetime),
+        measured_at=_timestamp(row, "measured_at"),
         heart_rate_bpm=_opt_int(row, "heart_rate_bpm"),
         systolic_mmhg=_opt_int(row, "systolic_mmhg"),
         diastolic_mmhg=_opt_int(row, "diastolic_mmhg"),
@@ -259,9 +264,31 @@ def _opt_float(row: Row, name: str) -> float | None:
 
 
 def _opt_date(row: Row, name: str) -> date | None:
+    """A calendar date, or ``None`` when it is missing, infinite or after today."""
     # a timestamp is a date subclass: keep only its calendar date
     value = _opt(row, name, date)
-    return value.date() if isinstance(value, datetime) else value
+    day = value.date() if isinstance(value, datetime) else value
+    if day is None or day in _INFINITE_DATES or day > date.today():
+        return None
+    return day
+
+
+def _timestamp(row: Row, name: str) -> datetime | None:
+    """A required timestamp, or ``None`` when the database holds an infinite one."""
+    value = _req(row, name, datetime)
+    return None if value.replace(tzinfo=None) in _INFINITE_TIMESTAMPS else value
+
+
+def _age(row: Row) -> int | None:
+    """An age in years, or ``None`` outside what a living person can be (0 to 130)."""
+    age = _opt(row, "age_years", int)
+    return age if age is not None and 0 <= age <= _MAX_AGE else None
+
+
+# asyncpg reads PostgreSQL's infinity and -infinity as the largest and smallest Python values.
+_INFINITE_DATES = frozenset({date.max, date.min})
+_INFINITE_TIMESTAMPS = frozenset({datetime.max, datetime.min})
+_MAX_AGE = 130
 
 
 def _json(value: object) -> JsonValue:

@@ -54,6 +54,7 @@ class _Text:
     vitals: str
     notes: str
     none: str
+    unknown: str
     since: str
     hr: str
     bp: str
@@ -104,6 +105,7 @@ _TEXT: Final[dict[Language, _Text]] = {
         vitals="Sinais vitais mais recentes",
         notes="Anotações recentes",
         none="nenhum registro",
+        unknown="desconhecido",
         since="desde",
         hr="FC",
         bp="PA",
@@ -151,6 +153,7 @@ _TEXT: Final[dict[Language, _Text]] = {
         vitals="Most recent vital signs",
         notes="Recent care notes",
         none="none recorded",
+        unknown="unknown",
         since="since",
         hr="HR",
         bp="BP",
@@ -232,7 +235,7 @@ def _record_lines(context: PatientContext, text: _Text) -> Iterator[str]:
 
     yield f"{text.name}: {clean(context.preferred_name) or text.none}"
     yield f"{text.age}: " + (
-        text.none if context.age_years is None else f"{context.age_years} {text.years}"
+        text.unknown if context.age_years is None else f"{context.age_years} {text.years}"
     )
     yield f"{text.sex}: {clean(context.sex) or text.none}"
     yield f"{text.language}: {clean(context.preferred_language) or text.none}"
@@ -257,7 +260,9 @@ def _record_lines(context: PatientContext, text: _Text) -> Iterator[str]:
             text.none if context.vitals is None else _vitals(context.vitals, text)
         )
     if "care_notes" not in missing:
-        notes = [f"{_time(n.written_at)}: {clean(n.text, _NOTE_CHARS)}" for n in context.care_notes]
+        notes = [
+            f"{_time(n.written_at, text)}: {clean(n.text, _NOTE_CHARS)}" for n in context.care_notes
+        ]
         yield from _list(text.notes, notes, text)
 
 
@@ -276,7 +281,7 @@ def _details(*parts: str) -> str:
 
 
 def _vitals(v: VitalSigns, text: _Text) -> str:
-    parts = [_time(v.measured_at)]
+    parts = [_time(v.measured_at, text)]
     if v.heart_rate_bpm is not None:
         parts.append(f"{text.hr} {v.heart_rate_bpm} bpm")
     if v.systolic_mmhg is not None or v.diastolic_mmhg is not None:
@@ -294,7 +299,9 @@ def _num(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
-def _time(value: datetime) -> str:
+def _time(value: datetime | None, text: _Text) -> str:
+    if value is None:
+        return text.unknown
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
         return value.strftime("%Y-%m-%d %H:%M UTC")

@@ -151,10 +151,23 @@ class PatientQueries:
 _LIST_LIMIT = 50
 _NOTES_LIMIT = 5
 
+
+def _in_range(column: str) -> str:
+    """``column``, a timestamp, as +/-infinity when Python's ``datetime`` cannot hold it.
+
+    asyncpg fails the whole read on a year outside 1-9999; an infinite one reads as unknown.
+    """
+    return (
+        f"CASE WHEN {column} < '0001-01-02' THEN '-infinity'"
+        f" WHEN {column} > '9999-12-30' THEN 'infinity' ELSE {column} END AS {column}"
+    )
+
+
 REFERENCE_QUERIES = PatientQueries(
     patient="""
         SELECT preferred_name,
-               extract(year FROM age(current_date, birth_date))::int AS age_years,
+               CASE WHEN isfinite(birth_date) AND birth_date <= current_date
+                    THEN extract(year FROM age(current_date, birth_date))::int END AS age_years,
                sex, preferred_language
         FROM medvision.patients WHERE id = $1""",
     allergies=f"""
@@ -164,14 +177,16 @@ REFERENCE_QUERIES = PatientQueries(
         SELECT name, dosage FROM medvision.medications
         WHERE patient_id = $1 AND active ORDER BY name LIMIT {_LIST_LIMIT}""",
     conditions=f"""
-        SELECT name, since FROM medvision.conditions
+        SELECT name, CASE WHEN since BETWEEN date '0001-01-01' AND current_date
+                          THEN since END AS since
+        FROM medvision.conditions
         WHERE patient_id = $1 AND active ORDER BY since NULLS LAST, name LIMIT {_LIST_LIMIT}""",
-    vitals="""
-        SELECT measured_at, heart_rate_bpm, systolic_mmhg, diastolic_mmhg, temperature_c,
-               spo2_pct, respiratory_rate
+    vitals=f"""
+        SELECT {_in_range("measured_at")}, heart_rate_bpm, systolic_mmhg, diastolic_mmhg,
+               temperature_c, spo2_pct, respiratory_rate
         FROM medvision.vital_signs WHERE patient_id = $1 ORDER BY measured_at DESC LIMIT 1""",
     care_notes=f"""
-        SELECT written_at, body AS text FROM medvision.care_notes
+        SELECT {_in_range("written_at")}, body AS text FROM medvision.care_notes
         WHERE patient_id = $1 ORDER BY written_at DESC LIMIT {_NOTES_LIMIT}""",
     avatar_config="""
         SELECT provider, settings, enabled FROM medvision.avatar_configs

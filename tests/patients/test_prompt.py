@@ -91,7 +91,8 @@ def test_no_context_still_gives_a_prompt(language: Language) -> None:
 
 def test_empty_record_renders_sensibly() -> None:
     record = _fenced(render_patient_context(PatientContext("p-1")))
-    assert record.count("nenhum registro") == 9
+    assert record.count("nenhum registro") == 8
+    assert "Idade: desconhecido\n" in record  # no birth date: the age is unknown
 
 
 def test_injection_stays_inside_the_fence() -> None:
