@@ -17,7 +17,7 @@ from .models import (
     VitalSigns,
 )
 from .prompt import Language, clinic_instructions, render_patient_context
-from .provider import DEFAULT_PURPOSE, PatientContextProvider
+from .provider import DEFAULT_PURPOSE, PatientContextProvider, PoolMode
 from .queries import REFERENCE_QUERIES, PatientQueries
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "PatientContext",
     "PatientContextProvider",
     "PatientQueries",
+    "PoolMode",
     "VitalSigns",
     "clinic_instructions",
     "render_patient_context",

@@ -77,6 +77,11 @@ class EmbeddedPostgres:
         return self._tcp_port or _DEFAULT_PORT
 
     @property
+    def socket_dir(self) -> Path:
+        """The folder of the server's Unix socket (a ``host`` for libpq-style settings)."""
+        return self._socket_dir
+
+    @property
     def running(self) -> bool:
         """Whether the server is up (``stop()`` and ``close()`` take it down)."""
         return self._running

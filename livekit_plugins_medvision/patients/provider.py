@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from ssl import SSLContext
 from types import TracebackType
-from typing import Self, TypeAlias, TypeGuard, TypeVar
+from typing import Literal, Self, TypeAlias, TypeGuard, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -32,10 +32,14 @@ from . import migrations
 from .models import AvatarConfig, PatientContext, Row, avatar_from_row, patient_from_rows
 from .queries import PATIENT_COLUMNS, REFERENCE_QUERIES, SECTION_COLUMNS, PatientQueries
 
-__all__ = ["DEFAULT_PURPOSE", "PatientContextProvider"]
+__all__ = ["DEFAULT_PURPOSE", "PatientContextProvider", "PoolMode"]
 
 DEFAULT_PURPOSE = "clinic-agent-conversation"
 """The purpose recorded in the access audit when the caller names none."""
+
+PoolMode: TypeAlias = Literal["session", "transaction"]
+"""How the server connections behind the DSN are shared, in PgBouncer's words: ``"session"`` for
+a direct connection (or a session-mode pooler), ``"transaction"`` for a transaction-mode pooler."""
 
 _T = TypeVar("_T")
 _Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"  # generic in the stubs only
@@ -123,7 +127,7 @@ class PatientContextProvider:
         dsn: str,
         *,
         min_size: int = 1,
-        max_size: int = 4,
+        max_size: int = 2,
         command_timeout: float = 5.0,
         connect_timeout: float = 5.0,
         statement_timeout: float = 2.0,
@@ -131,8 +135,15 @@ class PatientContextProvider:
         audit: bool = True,
         queries: PatientQueries = REFERENCE_QUERIES,
         ssl: SSLContext | None = None,
+        pool_mode: PoolMode = "session",
     ) -> Self:
         """Create a pool on ``dsn`` and a provider that owns it (``aclose()`` closes it).
+
+        The pool sizes fit one call in one process (LiveKit runs a job per process): one
+        connection opened up front, so a wrong DSN fails the job's start and the first lookup
+        pays no connect, and a second one for a read that overlaps it (the avatar configuration,
+        the ledger row). A host of N calls then holds N to 2N server connections, or shares a
+        few through a transaction-mode PgBouncer (``pool_mode="transaction"``).
 
         Args:
             dsn: A PostgreSQL connection URI, such as ``DATABASE_URL``.
@@ -145,6 +156,11 @@ class PatientContextProvider:
             audit: Write an access-audit row for every patient-context read.
             queries: The SQL to run; the reference schema's by default.
             ssl: TLS settings; ``None`` leaves them to the DSN (``sslmode=...``).
+            pool_mode: ``"transaction"`` when ``dsn`` goes through a transaction-mode pooler
+                (PgBouncer ``pool_mode = transaction``): asyncpg's prepared-statement cache is
+                turned off, since consecutive transactions may run on different server
+                connections. Every read, audit row and migration runs in one transaction, so
+                all of the provider, ``migrate()`` included, works through such a pooler.
 
         Raises:
             ValueError: an option out of range, or a ``dsn`` or ``ssl`` asyncpg cannot use.
@@ -166,6 +182,8 @@ class PatientContextProvider:
         ):
             _seconds(name, seconds)
         _check_queries(queries, audit=audit)
+        if pool_mode not in ("session", "transaction"):
+            raise ValueError('pool_mode must be "session" or "transaction"')
         try:
             pool = await asyncpg.create_pool(
                 dsn,
@@ -175,6 +193,7 @@ class PatientContextProvider:
                 timeout=connect_timeout,
                 ssl=ssl,
                 server_settings={"application_name": _APPLICATION_NAME},
+                statement_cache_size=0 if pool_mode == "transaction" else 100,
             )
         except ValueError as exc:  # includes asyncpg's ClientConfigurationError
             # not the message: it can quote the DSN, password included

@@ -540,6 +540,7 @@ async def test_options_are_checked(pg_dsn: str) -> None:
         ({"lookup_timeout": 0}, "lookup_timeout"),
         ({"statement_timeout": float("nan")}, "statement_timeout"),
         ({"command_timeout": -1}, "command_timeout"),
+        ({"pool_mode": "statement"}, "pool_mode"),
     ]:
         with pytest.raises(ValueError, match=option):
             await PatientContextProvider.connect(pg_dsn, **kwargs)  # type: ignore[arg-type]
