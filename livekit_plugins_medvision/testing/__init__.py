@@ -10,6 +10,7 @@ queued ``UsageMetadata``), and can send ``goAway``, resumption handles or close 
 """
 
 from .camera import SyntheticCamera
+from .models import DEFAULT_LIVE_MODELS
 from .recording import (
     ConnectionRecord,
     Received,
@@ -23,11 +24,14 @@ from .recording import (
 )
 from .script import ComputedUsage, Reply, TurnStats, UsageFn, UsagePlacement
 from .server import FakeGeminiLive
+from .settings import SessionLimits, Unverified
+from .vad import VoiceActivitySettings
 from .waiting import wait_for_stats
 
 __all__ = [
     "ComputedUsage",
     "ConnectionRecord",
+    "DEFAULT_LIVE_MODELS",
     "FakeGeminiLive",
     "Received",
     "ReceivedAudio",
@@ -35,12 +39,15 @@ __all__ = [
     "ReceivedText",
     "RejectedMessage",
     "Reply",
+    "SessionLimits",
     "SetupRecord",
     "SyntheticCamera",
     "TurnRecord",
     "TurnStats",
     "TurnTrigger",
+    "Unverified",
     "UsageFn",
     "UsagePlacement",
+    "VoiceActivitySettings",
     "wait_for_stats",
 ]

@@ -25,10 +25,16 @@ __all__ = [
 ]
 
 TurnTrigger = Literal[
-    "client_content", "realtime_text", "audio_stream_end", "activity_end", "tool_response"
+    "client_content",
+    "realtime_text",
+    "speech_end",
+    "audio_stream_end",
+    "activity_end",
+    "tool_response",
 ]
-"""What made the emulator answer: a completed client turn, realtime text, the end of the
-audio stream, the end of user activity (when audio arrived since it started) or a tool response."""
+"""What made the emulator answer: a completed client turn, realtime text, the end of speech
+its detector heard, the end of the audio stream during speech, the end of user activity (with
+detection off, when audio arrived since it started) or a tool response."""
 
 
 @dataclass
@@ -111,6 +117,9 @@ class TurnRecord:
     usage: types.UsageMetadata
     reply_text: str
     at: float
+    interrupted: bool = False
+    """The user's speech (or activity, or a client turn) cut the answer short: the client got
+    ``interrupted`` instead of the rest of it."""
 
 
 @dataclass(frozen=True)
@@ -138,9 +147,17 @@ class Received:
     activity_starts: int = 0
     activity_ends: int = 0
     audio_stream_ends: int = 0
+    speech_starts: int = 0
+    """Starts of speech the emulator's detector heard (automatic activity detection on)."""
+    speech_ends: int = 0
+    interruptions: int = 0
+    """Answers cut short by a barge-in."""
     tool_responses: list[types.FunctionResponse] = field(default_factory=list)
     turns: list[TurnRecord] = field(default_factory=list)
     rejected: list[RejectedMessage] = field(default_factory=list)
+    wire: list[object] = field(default_factory=list)
+    """Every client message as decoded JSON, when the emulator was made with
+    ``record_wire=True``."""
 
     @property
     def audio_chunks(self) -> int:

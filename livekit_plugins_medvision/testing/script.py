@@ -2,8 +2,10 @@
 
 By default every turn is answered with a short text or audio reply (audio when the client asked
 for the AUDIO modality) and a ``usageMetadata`` computed from what the connection received:
-frames × tokens per frame, seconds of audio × audio tokens per second, text characters / 4.
-A test replaces that per turn by queueing ``Reply`` objects or ``UsageMetadata`` snapshots.
+frames × tokens per frame (by model family and ``mediaResolution``, see ``models``), seconds of
+audio × audio tokens per second, text characters / 4, plus the system instruction and the tool
+declarations, which the service bills as input text on every turn. A test replaces that per turn
+by queueing ``Reply`` objects or ``UsageMetadata`` snapshots.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Literal
 
 from google.genai import types
 
+from .models import FrameRate, frame_tokens
 from .recording import TurnTrigger
 
 __all__ = [
@@ -60,6 +63,13 @@ class TurnStats:
     reply_text: str
     reply_audio_bytes: int
     """PCM bytes of the spoken reply (0 when the reply is text)."""
+    model: str = "gemini-2.5-flash-native-audio-preview-12-2025"
+    """The setup's model id (without ``models/``)."""
+    media_resolution: str | None = None
+    """The setup's ``generationConfig.mediaResolution`` name, ``None`` when unset."""
+    instruction_chars: int = 0
+    """Characters of the system instruction plus the tool declarations (as JSON): the part of
+    the setup the service bills as input text on every turn."""
 
 
 UsageFn = Callable[[TurnStats], types.UsageMetadata]
@@ -74,17 +84,23 @@ class ComputedUsage:
     turn, as the service bills it; otherwise only what arrived since the previous turn.
     """
 
-    tokens_per_image: int = 258
-    """Tokens per frame (Gemini 2.x video frames: 258; 66 at ``MEDIA_RESOLUTION_LOW``)."""
+    tokens_per_image: int | None = None
+    """Tokens per frame; ``None`` (the default) follows the model family and the setup's
+    ``mediaResolution`` (``models.frame_tokens``: Gemini 2.x 258, 66 at LOW; Gemini 3 70, 280
+    at HIGH)."""
     audio_tokens_per_second: int = 25
     chars_per_text_token: int = 4
     image_modality: types.MediaModality | None = types.MediaModality.IMAGE
-    """The modality frames are reported under (the service reports realtime video as IMAGE);
-    ``None`` leaves their tokens out of the details, in the prompt total only."""
+    """The modality frames are reported under: IMAGE by default, as users report the service
+    does for realtime video (no official statement; VIDEO is the other choice); ``None`` leaves
+    their tokens out of the details, in the prompt total only."""
     unlabelled_tokens: int = 0
     """Prompt tokens of every turn that no detail covers (the service leaves 25-51 unlabelled
     on 3.8 Live)."""
     accumulate: bool = True
+    gemini3_rate: FrameRate = "video"
+    """Whether Gemini 3 bills a Live frame at the video rate (70) or the image rate (1120 at
+    its default resolution); unverified, see ``models``."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -94,17 +110,32 @@ class ComputedUsage:
             "unlabelled_tokens",
         ):
             value = getattr(self, name)
+            if name == "tokens_per_image" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
         if self.chars_per_text_token == 0:
             raise ValueError("chars_per_text_token must be positive")
+        if self.gemini3_rate not in ("video", "image"):
+            raise ValueError(f"gemini3_rate must be 'video' or 'image', got {self.gemini3_rate!r}")
+
+    def frame_tokens(self, stats: TurnStats) -> int:
+        """Return the tokens one frame costs on the turn's connection."""
+        if self.tokens_per_image is not None:
+            return self.tokens_per_image
+        return frame_tokens(stats.model, stats.media_resolution, gemini3_rate=self.gemini3_rate)
 
     def __call__(self, stats: TurnStats) -> types.UsageMetadata:
         """Return the usage of one turn."""
         images = stats.context_images if self.accumulate else stats.new_images
         audio = stats.context_audio_bytes if self.accumulate else stats.new_audio_bytes
-        chars = stats.context_text_chars if self.accumulate else stats.new_text_chars
-        image_tokens, audio_tokens, text_tokens = self.input_tokens(images, audio, chars)
+        # The system instruction and tool declarations are input on every turn.
+        chars = stats.instruction_chars + (
+            stats.context_text_chars if self.accumulate else stats.new_text_chars
+        )
+        image_tokens, audio_tokens, text_tokens = self.input_tokens(
+            images, audio, chars, per_frame=self.frame_tokens(stats)
+        )
         prompt: dict[types.MediaModality, int] = {}
         if self.image_modality is not None:
             prompt[self.image_modality] = image_tokens
@@ -133,10 +164,17 @@ class ComputedUsage:
             response_tokens_details=_details(response),
         )
 
-    def input_tokens(self, images: int, audio_bytes: int, text_chars: int) -> tuple[int, int, int]:
-        """Return the image, audio and text tokens of this much input."""
+    def input_tokens(
+        self, images: int, audio_bytes: int, text_chars: int, *, per_frame: int | None = None
+    ) -> tuple[int, int, int]:
+        """Return the image, audio and text tokens of this much input.
+
+        ``per_frame`` defaults to ``tokens_per_image``, else Gemini 2.x's 258.
+        """
+        if per_frame is None:
+            per_frame = self.tokens_per_image if self.tokens_per_image is not None else 258
         return (
-            images * self.tokens_per_image,
+            images * per_frame,
             round(audio_bytes / INPUT_AUDIO_BYTES_PER_SECOND * self.audio_tokens_per_second),
             math.ceil(text_chars / self.chars_per_text_token),
         )

@@ -111,14 +111,15 @@ async def test_setup_frames_text_and_a_computed_turn(
 
     usage = messages[-1].usage_metadata
     assert usage is not None
-    # Default usage: 2 frames x 258, 16 characters / 4, the reply's 14 characters / 4.
+    # Default usage: 2 frames x 66 (Gemini 2.x at LOW), the 27-character system instruction
+    # and the 16-character question / 4, the reply's 14 characters / 4.
     assert usage.prompt_tokens_details == [
-        types.ModalityTokenCount(modality=types.MediaModality.IMAGE, token_count=516),
-        types.ModalityTokenCount(modality=types.MediaModality.TEXT, token_count=4),
+        types.ModalityTokenCount(modality=types.MediaModality.IMAGE, token_count=132),
+        types.ModalityTokenCount(modality=types.MediaModality.TEXT, token_count=11),
     ]
-    assert usage.prompt_token_count == 520
+    assert usage.prompt_token_count == 143
     assert usage.response_token_count == 4
-    assert usage.total_token_count == 524
+    assert usage.total_token_count == 147
     assert server.received.turns[0].trigger == "realtime_text"
     assert server.received.turns[0].usage == usage
 
@@ -130,6 +131,10 @@ async def test_audio_reply_with_transcriptions_and_activity_turns(
     config = types.LiveConnectConfig(
         response_modalities=[types.Modality.AUDIO],
         output_audio_transcription=types.AudioTranscriptionConfig(),
+        # Activity signals are only allowed with the service's own detection off.
+        realtime_input_config=types.RealtimeInputConfig(
+            automatic_activity_detection=types.AutomaticActivityDetection(disabled=True)
+        ),
     )
     pcm = bytes(3_200)  # 0.1 s of 16 kHz 16-bit mono
     async with client.aio.live.connect(model=MODEL, config=config) as session:

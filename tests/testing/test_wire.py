@@ -28,10 +28,15 @@ PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateCo
 
 @asynccontextmanager
 async def raw_session(
-    server: FakeGeminiLive, *, setup: bool = True, path: str = PATH
+    server: FakeGeminiLive,
+    *,
+    setup: bool = True,
+    path: str = PATH,
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[ClientConnection]:
     uri = f"wss://127.0.0.1:{server.port}{path}"
-    async with connect(uri, ssl=server.ssl_context()) as socket:
+    sent = {"x-goog-api-key": "fake"} if headers is None else headers
+    async with connect(uri, ssl=server.ssl_context(), additional_headers=sent) as socket:
         if setup:
             await socket.send(json.dumps({"setup": {"model": f"models/{MODEL}"}}))
             assert json.loads(await socket.recv()) == {"setupComplete": {}}
@@ -126,7 +131,7 @@ def realtime_video(data: bytes, mime_type: str = "image/jpeg") -> str:
         (json.dumps(["setup"]), GENERIC),
         (
             json.dumps({"realtimeInput": {"video": {"data": "%%%", "mimeType": "image/jpeg"}}}),
-            GENERIC,
+            "Invalid value at 'realtime_input.video.data' (TYPE_BYTES)",
         ),
         (
             json.dumps(
