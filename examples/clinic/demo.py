@@ -26,7 +26,7 @@ from livekit_plugins_medvision.patients import (
     Language,
     start_embedded_postgres,
 )
-from livekit_plugins_medvision.testing import ComputedUsage, FakeGeminiLive, Reply, SyntheticCamera
+from livekit_plugins_medvision.testing import FakeGeminiLive, Reply, SyntheticCamera
 
 from .call import ClinicCall, build_call, finish_call
 from .console import Console
@@ -89,8 +89,8 @@ async def run_demo(settings: ClinicSettings, seconds: float) -> int:
                     f"  avatar: {avatar.provider} is configured; avatars join a LiveKit room, so "
                     "the offline demo runs without one"
                 )
-            # usage as the service would bill these frames at MEDIA_RESOLUTION_LOW
-            async with FakeGeminiLive(usage=ComputedUsage(tokens_per_image=66)) as gemini:
+            # bills frames by the call's model and MEDIA_RESOLUTION_LOW (66 tokens on 2.x)
+            async with FakeGeminiLive() as gemini:
                 call = build_call(
                     settings, context, api_key="offline-demo", http_options=gemini.http_options()
                 )
