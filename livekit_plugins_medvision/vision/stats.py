@@ -41,6 +41,10 @@ class VisionStats:
     """Frames the worker failed on (logged once per kind of error)."""
     sink_errors: int = 0
     """Frames whose ``push_video`` raised."""
+    worker_refused: int = 0
+    """Jobs the worker thread refused (one in flight, or closing); the frame was dropped."""
+    worker_restarts: int = 0
+    """Times the worker thread was replaced: it had died, or a job was stuck."""
     worker_ms_p50: float = 0.0
     """Median worker time per frame, in milliseconds (recent frames)."""
     worker_ms_p95: float = 0.0
@@ -72,6 +76,8 @@ class StatsRecorder:
         self.frames_discarded = 0
         self.worker_errors = 0
         self.sink_errors = 0
+        self.worker_refused = 0
+        self.worker_restarts = 0
         self.bytes_sent = 0.0
         self.last_sent_size: tuple[int, int] | None = None
         self.estimated_image_tokens = 0
@@ -103,6 +109,8 @@ class StatsRecorder:
             frames_discarded=self.frames_discarded,
             worker_errors=self.worker_errors,
             sink_errors=self.sink_errors,
+            worker_refused=self.worker_refused,
+            worker_restarts=self.worker_restarts,
             worker_ms_p50=_percentile(worker, 0.50),
             worker_ms_p95=_percentile(worker, 0.95),
             worker_ms_max=self._worker_ms_max,

@@ -32,7 +32,7 @@ from .options import DEFAULT_MODEL, VideoSourcePreference, VisionOptions
 from .sampling import FrameSampler, Thumbnail
 from .sources import RoomView, choose_track
 from .stats import StatsRecorder, VisionStats
-from .worker import FrameWorker
+from .worker import FrameWorker, JobAborted
 
 __all__ = ["VisionEventTypes", "VisionStreamer"]
 
@@ -170,6 +170,9 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
     @property
     def stats(self) -> VisionStats:
         """A frozen snapshot of the counters and timings."""
+        if self._worker is not None:
+            self._stats.worker_refused = self._worker.refused
+            self._stats.worker_restarts = self._worker.restarts
         return self._stats.snapshot()
 
     @property
@@ -445,19 +448,18 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         force = self._sampler.take(rotation)
         opts = self._options
         measure = opts.jpeg_quality if self._needs_calibration() else None
-        worker.submit(
-            partial(
-                _work,
-                frame,
-                rotation,
-                max_size=opts.max_size,
-                reference=self._sampler.reference,
-                change_threshold=opts.change_threshold,
-                force=force,
-                measure_quality=measure,
-            ),
-            partial(self._on_worked, generation),
+        job = partial(
+            _work,
+            frame,
+            rotation,
+            max_size=opts.max_size,
+            reference=self._sampler.reference,
+            change_threshold=opts.change_threshold,
+            force=force,
+            measure_quality=measure,
         )
+        if not worker.submit(job, partial(self._on_worked, generation)):
+            stats.frames_dropped_busy += 1  # refused (closing): counted, never lost silently
 
     def _on_worked(self, generation: int, result: _Work | Exception, worker_ms: float) -> None:
         """On the loop, when the worker is done with a frame: push it or count why not."""
@@ -472,10 +474,9 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             return
         if isinstance(result, Exception):
             stats.worker_errors += 1
+            kind = str(result) if isinstance(result, JobAborted) else type(result).__name__
             self._log_once(
-                f"worker:{type(result).__name__}",
-                "video frame preparation failed (%s); streaming goes on",
-                type(result).__name__,
+                f"worker:{kind}", "video frame preparation failed (%s); streaming goes on", kind
             )
             return
         outcome = result.outcome

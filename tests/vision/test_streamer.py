@@ -313,7 +313,12 @@ async def test_worker_errors_are_counted_logged_once_and_streaming_goes_on(
     clock: ManualClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     convert = rtc.VideoFrame.convert
-    failures = [RuntimeError("libyuv said no"), RuntimeError("libyuv said no")]
+    # SystemExit is no Exception: uncaught, it would end the worker thread and silence the video.
+    failures: list[BaseException] = [
+        SystemExit(1),
+        RuntimeError("libyuv said no"),
+        RuntimeError("libyuv said no"),
+    ]
 
     def flaky_convert(
         frame: rtc.VideoFrame, type: rtc.VideoBufferType.ValueType, *, flip_y: bool = False
@@ -327,12 +332,14 @@ async def test_worker_errors_are_counted_logged_once_and_streaming_goes_on(
         camera = make_camera(1280, 720)
         sink = RecordingSink()
         streamer.start_track(camera.track, sink)
-        for t in (1.0, 2.0, 3.0):
+        for t in (1.0, 2.0, 3.0, 4.0, 5.0):
             await feed(streamer, camera, t=t)
             clock.advance(5.0)
         stats = streamer.stats
-        assert (stats.worker_errors, stats.frames_sent, len(sink.frames)) == (2, 1, 1)
+        assert (stats.worker_errors, stats.frames_sent, len(sink.frames)) == (3, 2, 2)
+        assert (stats.worker_restarts, stats.worker_refused) == (0, 0)
         assert caplog.text.count("video frame preparation failed (RuntimeError)") == 1
+        assert caplog.text.count("video frame preparation failed (SystemExit)") == 1
 
 
 async def test_a_due_frame_is_dropped_while_the_worker_is_busy_never_queued(
