@@ -33,6 +33,7 @@ from .errors import (
     PatientContextError,
     PatientContextUnavailable,
     StreamerClosedError,
+    VisionUnavailableError,
 )
 from .log import logger
 from .patients import (
@@ -48,12 +49,14 @@ from .retry import call_with_retry
 from .tokens import estimate_image_tokens
 from .version import __version__
 from .vision import (
+    Capture,
     VideoSink,
     VideoSourcePreference,
     VisionEventTypes,
     VisionOptions,
     VisionStats,
     VisionStreamer,
+    look_closely_tool,
 )
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "AvatarProvider",
     "Bucket",
     "Budget",
+    "Capture",
     "BudgetHardExceededEvent",
     "BudgetSoftExceededEvent",
     "CostLedgerError",
@@ -84,12 +88,14 @@ __all__ = [
     "VisionOptions",
     "VisionStats",
     "VisionStreamer",
+    "VisionUnavailableError",
     "__version__",
     "call_with_retry",
     "clinic_instructions",
     "create_avatar",
     "estimate_image_tokens",
     "hash_patient_id",
+    "look_closely_tool",
     "pricing_for",
     "render_patient_context",
     "start_avatar",

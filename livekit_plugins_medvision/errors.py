@@ -2,6 +2,8 @@
 
     MedVisionError
     ├── StreamerClosedError        a VisionStreamer used after aclose()
+    ├── VisionUnavailableError     capture() found nothing it may send now (no track, no
+    │                              consent, paused, no realtime session)
     ├── PatientContextError        the patient database failed a read, audit or migration,
     │                              or returned a row of the wrong shape
     │   └── PatientContextUnavailable   the database is down, slow or refusing connections
@@ -19,6 +21,7 @@ __all__ = [
     "PatientContextError",
     "PatientContextUnavailable",
     "StreamerClosedError",
+    "VisionUnavailableError",
 ]
 
 
@@ -28,6 +31,14 @@ class MedVisionError(Exception):
 
 class StreamerClosedError(MedVisionError):
     """A VisionStreamer was used after ``aclose()``."""
+
+
+class VisionUnavailableError(MedVisionError):
+    """``VisionStreamer.capture()`` could not send a frame now; the message says why, briefly.
+
+    The reasons are states of the call (no video track, no consent, video paused, no realtime
+    session), never picture content or patient data, so a tool may hand them to the model.
+    """
 
 
 class PatientContextError(MedVisionError):

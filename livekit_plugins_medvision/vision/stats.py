@@ -26,7 +26,7 @@ class VisionStats:
     frames_received: int = 0
     """Frames read from the video stream."""
     frames_sampled: int = 0
-    """Well-formed frames that were due by the current rate."""
+    """Well-formed frames taken for sending: due by the current rate, or taken by ``capture()``."""
     frames_sent: int = 0
     """Frames pushed into the sink."""
     frames_dropped_busy: int = 0
@@ -60,7 +60,11 @@ class VisionStats:
     last_sent_size: tuple[int, int] | None = None
     """Width and height of the last frame sent."""
     estimated_image_tokens: int = 0
-    """Gemini image tokens of every frame sent, by ``estimate_image_tokens``."""
+    """Gemini image tokens of every frame sent, by ``estimate_image_tokens``, captures included."""
+    captures_sent: int = 0
+    """Frames sent by ``capture()`` (also counted in ``frames_sent``)."""
+    capture_tokens: int = 0
+    """Image tokens of those captures (also counted in ``estimated_image_tokens``)."""
 
 
 class StatsRecorder:
@@ -81,6 +85,8 @@ class StatsRecorder:
         self.bytes_sent = 0.0
         self.last_sent_size: tuple[int, int] | None = None
         self.estimated_image_tokens = 0
+        self.captures_sent = 0
+        self.capture_tokens = 0
         self._worker_ms: deque[float] = deque(maxlen=_WINDOW)
         self._worker_ms_max = 0.0
         self._on_loop_ms: deque[float] = deque(maxlen=_WINDOW)
@@ -119,6 +125,8 @@ class StatsRecorder:
             bytes_sent=round(self.bytes_sent),
             last_sent_size=self.last_sent_size,
             estimated_image_tokens=self.estimated_image_tokens,
+            captures_sent=self.captures_sent,
+            capture_tokens=self.capture_tokens,
         )
 
 

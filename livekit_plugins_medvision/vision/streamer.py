@@ -23,9 +23,10 @@ from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import images
 from livekit.rtc.room import EventTypes
 
-from ..errors import StreamerClosedError
+from ..errors import StreamerClosedError, VisionUnavailableError
 from ..log import logger
 from ..tokens import estimate_image_tokens
+from .capture import Capture, CaptureSource, CaptureWork, prepare_capture
 from .delivery import FixedTarget, SessionTarget, Target, VideoSink
 from .encoder import Prepared, Skipped, frame_problem, jpeg_size, prepare_frame, rotation_of
 from .options import DEFAULT_MODEL, VideoSourcePreference, VisionOptions
@@ -42,6 +43,8 @@ VisionEventTypes = Literal["stats_updated"]
 _U = TypeVar("_U")
 
 _CALIBRATE_EVERY = 10  # measure the real JPEG size of one sent frame in this many
+_GEMINI_FRAME_INTERVAL_S = 1.0  # Gemini Live takes at most one frame a second
+_CAPTURE_TIMEOUT_S = 10.0  # a capture whose frame is not ready by then gives up
 _ROOM_EVENTS: tuple[EventTypes, ...] = (
     "participant_connected",
     "participant_disconnected",
@@ -159,6 +162,13 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         self._identity: str | None = None
         self._linked: Callable[[], str | None] | None = None
         self._logged: set[str] = set()
+        self._clock = clock
+        self._latest: tuple[rtc.VideoFrame, rtc.VideoRotation.ValueType] | None = None
+        self._source: CaptureSource = "camera"
+        self._last_push: float | None = None  # clock time of the last frame handed over
+        self._hold_until: float | None = None  # the stream waits for this after a capture
+        self._captures_waiting = 0
+        self._capture_lock = asyncio.Lock()
 
     # -- public surface ------------------------------------------------------------------------
 
@@ -254,6 +264,54 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
     def set_user_speaking(self, speaking: bool) -> None:
         """Tell the streamer whether the user speaks (``start(session)`` follows it by itself)."""
         self._sampler.user_speaking = speaking
+
+    async def capture(self, *, max_size: int = 1536, jpeg_quality: int = 90) -> Capture:
+        """Send the latest frame of the followed track now, sharper than the stream.
+
+        The frame is shrunk to ``max_size`` on its longest side (never upscaled) and turned
+        upright in the worker thread, then handed to the realtime session once the model's
+        frame interval (1 s) has passed since the previous frame: a capture waits for its slot,
+        it never bursts, and the stream holds back while one waits. It is counted in ``stats``
+        (``frames_sent``, ``captures_sent``, ``capture_tokens``, ``estimated_image_tokens``)
+        with the image token rule, see ``Capture.tokens``.
+
+        The realtime session sends what it is handed in order, so anything sent after this
+        returns (a tool's response, say) reaches the model after the frame. The google
+        ``RealtimeModel`` encodes the frame with its own ``image_encode_options``:
+        ``jpeg_quality`` is what ``Capture.jpeg_bytes`` is measured at, and the wire quality
+        only where the model's encode options use the same (public API has no per-frame
+        quality).
+
+        Raises:
+            ValueError: ``max_size`` or ``jpeg_quality`` out of range.
+            StreamerClosedError: after ``aclose()``.
+            VisionUnavailableError: no frame may be sent now (no video, paused, no realtime
+                session, or the frame could not be prepared); the message says which.
+        """
+        _check_int("max_size", max_size, 16, 4096)
+        _check_int("jpeg_quality", jpeg_quality, 1, 100)
+        self._check_open()
+        called = time.perf_counter()
+        self._captures_waiting += 1  # the stream takes no new slot meanwhile
+        try:
+            async with self._capture_lock:
+                work = await self._prepare_capture(max_size, jpeg_quality)
+                waited = self._slot_delay()
+                if waited > 0:
+                    await asyncio.sleep(waited)
+                sink = self._capture_sink()
+                start = time.perf_counter()
+                sink.push_video(work.prepared.frame)
+                handed = time.perf_counter()
+                return self._count_capture(
+                    work,
+                    jpeg_quality,
+                    latency_ms=(handed - called) * 1000.0,
+                    waited_ms=waited * 1000.0,
+                    on_loop_ms=(handed - start) * 1000.0,
+                )
+        finally:
+            self._captures_waiting -= 1
 
     def start_track(self, track: rtc.Track, sink: VideoSink) -> None:
         """Stream one video track into ``sink``, replacing any track streamed so far.
@@ -385,6 +443,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         """Switch to ``track`` (or to nothing): close the old reader, start a new one."""
         old, self._pump = self._pump, None
         self._generation += 1
+        self._latest = None
         if old is not None:
             closing = asyncio.create_task(self._close_pump(old), name="medvision-vision-close")
             self._closing.add(closing)
@@ -437,6 +496,12 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             stats.frames_rejected_invalid += 1
             self._log_once(problem, "video frame rejected: %s", problem)
             return
+        rotation = rotation_of(event.rotation)
+        self._latest = (frame, rotation)
+        if self._captures_waiting or (
+            self._hold_until is not None and self._clock() < self._hold_until
+        ):
+            return  # a capture has, or just had, the slot
         if not self._sampler.due() or self._target is None or self._target.resolve() is None:
             return
         stats.frames_sampled += 1
@@ -444,7 +509,6 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         if worker is None or worker.busy:
             stats.frames_dropped_busy += 1
             return
-        rotation = rotation_of(event.rotation)
         force = self._sampler.take(rotation)
         opts = self._options
         measure = opts.jpeg_quality if self._needs_calibration() else None
@@ -499,6 +563,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             )
             return
         stats.add_on_loop_time((time.perf_counter() - start) * 1000.0)
+        self._last_push = self._clock()
         self._count_sent(outcome.frame, outcome.thumbnail, result.jpeg_bytes, result.rotation)
 
     def _count_sent(
@@ -519,10 +584,123 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         stats.estimated_image_tokens += estimate_image_tokens(
             frame.width,
             frame.height,
-            model=opts.model or self._session_model or DEFAULT_MODEL,
+            model=self._token_model(),
             media_resolution=opts.media_resolution,
             kind="video_frame",
         )
+
+    # -- captures -------------------------------------------------------------------------------
+
+    def _capture_sink(self) -> VideoSink:
+        """The sink a capture may be pushed into now, or ``VisionUnavailableError`` saying why."""
+        self._check_open()
+        if self._paused:
+            raise VisionUnavailableError("video is paused")
+        sink = self._target.resolve() if self._target is not None else None
+        if sink is None:
+            raise VisionUnavailableError("no realtime session is running")
+        return sink
+
+    async def _prepare_capture(self, max_size: int, jpeg_quality: int) -> CaptureWork:
+        """Wait for the worker, then have it prepare the latest frame at the capture's size."""
+        self._capture_sink()
+        worker = self._worker
+        if worker is None or self._pump is None or self._latest is None:
+            raise VisionUnavailableError("no video track is being received")
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[CaptureWork | Exception] = loop.create_future()
+
+        def done(result: CaptureWork | Exception, worker_ms: float) -> None:
+            self._stats.add_worker_time(worker_ms)
+            if not outcome.done():
+                outcome.set_result(result)
+
+        try:
+            async with asyncio.timeout(_CAPTURE_TIMEOUT_S):
+                await worker.wait_idle()
+                latest = self._latest_frame()  # the freshest, read once the worker is free
+                if latest is None or not worker.submit(
+                    partial(
+                        prepare_capture,
+                        *latest,
+                        max_size=max_size,
+                        jpeg_quality=jpeg_quality,
+                    ),
+                    done,
+                ):
+                    raise VisionUnavailableError("the video worker is not available")
+                result = await outcome
+        except TimeoutError:
+            raise VisionUnavailableError("the frame took too long to prepare") from None
+        if isinstance(result, Exception):
+            self._stats.frames_sampled += 1
+            self._stats.worker_errors += 1
+            raise VisionUnavailableError("the frame could not be prepared") from result
+        return result
+
+    def _latest_frame(self) -> tuple[rtc.VideoFrame, rtc.VideoRotation.ValueType] | None:
+        """The last well-formed frame received from the followed track (none after a switch)."""
+        return self._latest
+
+    def _slot_delay(self) -> float:
+        """Seconds until the model's frame interval has passed since the last frame sent."""
+        if self._last_push is None:
+            return 0.0
+        return max(0.0, self._last_push + self._frame_interval() - self._clock())
+
+    def _frame_interval(self) -> float:
+        """The shortest time between two frames: Gemini's 1 s unless the options lift it."""
+        opts = self._options
+        if not opts.allow_above_1fps:
+            return _GEMINI_FRAME_INTERVAL_S
+        return 1.0 / max(opts.fps, opts.silent_fps, 1.0)
+
+    def _count_capture(
+        self,
+        work: CaptureWork,
+        jpeg_quality: int,
+        *,
+        latency_ms: float,
+        waited_ms: float,
+        on_loop_ms: float,
+    ) -> Capture:
+        frame = work.prepared.frame
+        now = self._clock()
+        self._last_push = now
+        self._hold_until = now + self._frame_interval()
+        self._sampler.record_sent(work.prepared.thumbnail, work.rotation)
+        tokens = estimate_image_tokens(
+            frame.width,
+            frame.height,
+            model=self._token_model(),
+            media_resolution=self._options.media_resolution,
+            kind="image",
+        )
+        stats = self._stats
+        stats.frames_sampled += 1  # a capture is a sample outside the schedule, and sent
+        stats.frames_sent += 1
+        stats.captures_sent += 1
+        stats.capture_tokens += tokens
+        stats.estimated_image_tokens += tokens
+        stats.bytes_sent += work.jpeg_bytes
+        stats.last_sent_size = (frame.width, frame.height)
+        stats.add_on_loop_time(on_loop_ms)
+        self._notify()
+        return Capture(
+            width=frame.width,
+            height=frame.height,
+            jpeg_bytes=work.jpeg_bytes,
+            jpeg_quality=jpeg_quality,
+            tokens=tokens,
+            source=self._source,
+            sent_at=time.time(),
+            latency_ms=latency_ms,
+            waited_ms=waited_ms,
+            on_loop_ms=on_loop_ms,
+        )
+
+    def _token_model(self) -> str:
+        return self._options.model or self._session_model or DEFAULT_MODEL
 
     def _needs_calibration(self) -> bool:
         return self._bytes_per_pixel is None or self._stats.frames_sent % _CALIBRATE_EVERY == 0
@@ -579,3 +757,8 @@ def _linked_identity(session: AgentSession[_U]) -> str | None:
         linked = session.room_io.linked_participant
         return linked.identity if linked is not None else None
     return None
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an int within [{low}, {high}], got {value!r}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from livekit import rtc
 
 from livekit_plugins_medvision.testing import wait_for_stats
@@ -69,6 +70,21 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def fail_conversions(monkeypatch: pytest.MonkeyPatch, *failures: BaseException) -> None:
+    """Make the rtc SDK's ``VideoFrame.convert`` raise ``failures``, last first, then work."""
+    convert = rtc.VideoFrame.convert
+    pending = list(failures)
+
+    def flaky_convert(
+        frame: rtc.VideoFrame, type: rtc.VideoBufferType.ValueType, *, flip_y: bool = False
+    ) -> rtc.VideoFrame:
+        if pending:
+            raise pending.pop()
+        return convert(frame, type, flip_y=flip_y)
+
+    monkeypatch.setattr(rtc.VideoFrame, "convert", flaky_convert)
 
 
 class RecordingSink:

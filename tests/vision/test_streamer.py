@@ -20,6 +20,7 @@ from livekit_plugins_medvision.vision.options import DEFAULT_MODEL
 from .frames import (
     ManualClock,
     RecordingSink,
+    fail_conversions,
     feed,
     make_camera,
     psnr,
@@ -312,22 +313,10 @@ async def test_a_failing_stats_listener_does_not_stop_the_video(clock: ManualClo
 async def test_worker_errors_are_counted_logged_once_and_streaming_goes_on(
     clock: ManualClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    convert = rtc.VideoFrame.convert
     # SystemExit is no Exception: uncaught, it would end the worker thread and silence the video.
-    failures: list[BaseException] = [
-        SystemExit(1),
-        RuntimeError("libyuv said no"),
-        RuntimeError("libyuv said no"),
-    ]
-
-    def flaky_convert(
-        frame: rtc.VideoFrame, type: rtc.VideoBufferType.ValueType, *, flip_y: bool = False
-    ) -> rtc.VideoFrame:
-        if failures:
-            raise failures.pop()
-        return convert(frame, type, flip_y=flip_y)
-
-    monkeypatch.setattr(rtc.VideoFrame, "convert", flaky_convert)
+    fail_conversions(
+        monkeypatch, SystemExit(1), RuntimeError("libyuv said no"), RuntimeError("libyuv said no")
+    )
     async with VisionStreamer(clock=clock) as streamer:
         camera = make_camera(1280, 720)
         sink = RecordingSink()
