@@ -20,9 +20,11 @@ from av.video.reformatter import Interpolation
 from livekit import rtc
 from PIL import Image
 
+from .options import ChangeDetector
 from .sampling import Thumbnail, thumbnail_difference
 
 __all__ = [
+    "TEXT_THUMBNAIL_SIZE",
     "THUMBNAIL_SIZE",
     "Prepared",
     "Skipped",
@@ -34,7 +36,10 @@ __all__ = [
 ]
 
 THUMBNAIL_SIZE = (32, 18)
-"""Width and height of the luma thumbnail used for change detection."""
+"""Width and height of the luma thumbnail used for change detection of a scene."""
+TEXT_THUMBNAIL_SIZE = (128, 72)
+"""Width and height of the luma thumbnail used for change detection of text (a screen share):
+a row is 15 px of a 1080p screen, about one line of text."""
 
 _QUARTER_TURNS = {
     # WebRTC rotation = clockwise turn needed to display the frame upright (np.rot90 turns
@@ -112,6 +117,7 @@ def prepare_frame(
     reference: Thumbnail | None,
     change_threshold: float,
     force: bool,
+    detector: ChangeDetector = "scene",
 ) -> Prepared | Skipped:
     """Shrink, rotate and convert one I420 frame, unless it barely differs from ``reference``.
 
@@ -122,10 +128,11 @@ def prepare_frame(
         reference: Thumbnail of the last frame sent, ``None`` before the first.
         change_threshold: Skip the frame below this mean luma difference; 0 never skips.
         force: Never skip (first frame, keep-alive).
+        detector: How the difference to ``reference`` is measured.
     """
-    thumbnail = _thumbnail(frame)
+    thumbnail = _thumbnail(frame, TEXT_THUMBNAIL_SIZE if detector == "text" else THUMBNAIL_SIZE)
     if not force and reference is not None and change_threshold > 0:
-        difference = thumbnail_difference(thumbnail, reference)
+        difference = thumbnail_difference(thumbnail, reference, detector)
         if difference < change_threshold:
             return Skipped(difference)
 
@@ -187,10 +194,10 @@ def _yuv420p(frame: rtc.VideoFrame) -> av.VideoFrame:
     return source
 
 
-def _thumbnail(frame: rtc.VideoFrame) -> Thumbnail:
-    """A ``THUMBNAIL_SIZE`` average of the luma plane, from a strided grid of samples."""
+def _thumbnail(frame: rtc.VideoFrame, size: tuple[int, int]) -> Thumbnail:
+    """A ``size`` average of the luma plane, from a strided grid of samples."""
     width, height = frame.width, frame.height
-    columns, rows = THUMBNAIL_SIZE
+    columns, rows = size
     plane = frame.get_plane(0)
     if plane is None:
         raise ValueError("frame has no luma plane")
@@ -198,7 +205,7 @@ def _thumbnail(frame: rtc.VideoFrame) -> Thumbnail:
     n = _THUMBNAIL_SAMPLES
     step_y, step_x = height // (rows * n), width // (columns * n)
     if step_y == 0 or step_x == 0:  # a frame smaller than the grid
-        image = Image.fromarray(luma).resize(THUMBNAIL_SIZE, Image.Resampling.BOX)
+        image = Image.fromarray(luma).resize(size, Image.Resampling.BOX)
         return np.asarray(image, dtype=np.uint8)
     grid = luma[: step_y * rows * n : step_y, : step_x * columns * n : step_x]
     means = grid.reshape(rows, n, columns, n).mean(axis=(1, 3))

@@ -13,21 +13,28 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from .options import ChangeDetector
+
 __all__ = ["FrameSampler", "Thumbnail", "thumbnail_difference"]
 
 Thumbnail = npt.NDArray[np.uint8]
 """A tiny luma image (rows × columns) that stands for a whole frame in change detection."""
 
 
-def thumbnail_difference(a: Thumbnail, b: Thumbnail) -> float:
-    """Return the mean absolute difference (0-255) of two luma thumbnails.
+def thumbnail_difference(a: Thumbnail, b: Thumbnail, detector: ChangeDetector = "scene") -> float:
+    """Return how much two luma thumbnails differ, 0-255.
 
-    Thumbnails of different shapes count as entirely different (the encoder always makes them
-    ``THUMBNAIL_SIZE``, whatever the frame's orientation, so this is only a guard).
+    ``scene``: the mean absolute difference over the whole thumbnail. ``text``: the largest
+    mean absolute difference of any one row, so that one line of text that changed on a still
+    page is not averaged away by the rest of the page. Thumbnails of different shapes count as
+    entirely different (a guard: the encoder makes them one size per detector).
     """
     if a.shape != b.shape:
         return 255.0
-    return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
+    difference = np.abs(a.astype(np.int16) - b.astype(np.int16))
+    if detector == "text":
+        return float(difference.mean(axis=1).max())
+    return float(np.mean(difference))
 
 
 class FrameSampler:

@@ -8,14 +8,24 @@ function of what the room holds.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from livekit import rtc
 from livekit.rtc.room import EventTypes
 
 from .options import VideoSourcePreference
 
-__all__ = ["ParticipantView", "PublicationView", "RoomView", "choose_track", "pick_source"]
+__all__ = [
+    "Followed",
+    "ParticipantView",
+    "PublicationView",
+    "RoomView",
+    "choose_followed",
+    "choose_track",
+    "kind_of",
+    "pick_source",
+]
 
 _ORDER: dict[VideoSourcePreference, tuple[rtc.TrackSource.ValueType, ...]] = {
     "camera": (rtc.TrackSource.SOURCE_CAMERA,),
@@ -66,6 +76,10 @@ class ParticipantView(Protocol):
     def track_publications(self) -> Mapping[str, PublicationView]:
         """The participant's publications by sid."""
 
+    @property
+    def attributes(self) -> Mapping[str, str]:
+        """The participant's attributes (consent is read from them)."""
+
 
 class RoomView(Protocol):
     """What is used of a room: its remote participants and its events."""
@@ -91,13 +105,38 @@ def pick_source(
     return None
 
 
+@dataclass(frozen=True)
+class Followed:
+    """The participant followed and, if it has a live video track, that track and its kind."""
+
+    participant: ParticipantView
+    track: rtc.Track | None
+    kind: Literal["camera", "screen_share"]
+
+
+def kind_of(source: rtc.TrackSource.ValueType) -> Literal["camera", "screen_share"]:
+    """Return which profile a track source streams with (anything but a screen share: camera)."""
+    return "screen_share" if source == rtc.TrackSource.SOURCE_SCREENSHARE else "camera"
+
+
 def choose_track(
     participants: Iterable[ParticipantView],
     *,
     identity: str | None,
     preference: VideoSourcePreference,
 ) -> rtc.Track | None:
-    """Return the video track to stream, or ``None`` when there is nothing to follow.
+    """Return the video track to stream, or ``None`` when there is nothing to follow."""
+    followed = choose_followed(participants, identity=identity, preference=preference)
+    return followed.track if followed is not None else None
+
+
+def choose_followed(
+    participants: Iterable[ParticipantView],
+    *,
+    identity: str | None,
+    preference: VideoSourcePreference,
+) -> Followed | None:
+    """Return the participant to follow and its video track, or ``None`` when there is none.
 
     The participant is the one with ``identity``, or else the first one; agent participants
     (avatars publish as agents) are never followed. Of its subscribed, unmuted camera and
@@ -116,5 +155,7 @@ def choose_track(
             and not publication.muted
         }
         source = pick_source(live.keys(), preference)
-        return live[source] if source is not None else None
+        if source is None:
+            return Followed(participant, None, "camera")
+        return Followed(participant, live[source], kind_of(source))
     return None

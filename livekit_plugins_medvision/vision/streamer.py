@@ -29,9 +29,16 @@ from ..tokens import estimate_image_tokens
 from .capture import Capture, CaptureSource, CaptureWork, prepare_capture
 from .delivery import FixedTarget, SessionTarget, Target, VideoSink
 from .encoder import Prepared, Skipped, frame_problem, jpeg_size, prepare_frame, rotation_of
-from .options import DEFAULT_MODEL, VideoSourcePreference, VisionOptions
+from .options import (
+    DEFAULT_MODEL,
+    SCREEN_SHARE_PROFILE,
+    ChangeDetector,
+    SourceProfile,
+    VideoSourcePreference,
+    VisionOptions,
+)
 from .sampling import FrameSampler, Thumbnail
-from .sources import RoomView, choose_track
+from .sources import RoomView, choose_followed
 from .stats import StatsRecorder, VisionStats
 from .worker import FrameWorker, JobAborted
 
@@ -110,6 +117,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         allow_above_1fps: bool = False,
         model: str | None = None,
         media_resolution: types.MediaResolution | None = None,
+        screen_share: SourceProfile = SCREEN_SHARE_PROFILE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Validate the options; nothing runs until ``start`` or ``start_track``.
@@ -126,6 +134,8 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             allow_above_1fps: Lift Gemini Live's 1 frame per second limit.
             model: Gemini model for the token estimate; by default the session's model.
             media_resolution: The model's ``media_resolution``, for the token estimate.
+            screen_share: How a screen share is streamed (the rate, size, change threshold
+                and keep-alive above are the camera's); see ``SCREEN_SHARE_PROFILE``.
             clock: Monotonic clock in seconds (injected by tests).
 
         Raises:
@@ -143,6 +153,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             allow_above_1fps=allow_above_1fps,
             model=model,
             media_resolution=media_resolution,
+            screen_share=screen_share,
         )
         self._sampler = FrameSampler(
             fps=fps, silent_fps=silent_fps, keepalive_s=keepalive_s, clock=clock
@@ -196,6 +207,11 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         return self._pump.track if self._pump is not None else None
 
     @property
+    def current_kind(self) -> CaptureSource | None:
+        """Whether the track streamed is a camera or a screen share (its profile), or ``None``."""
+        return self._source if self._pump is not None else None
+
+    @property
     def user_speaking(self) -> bool:
         """Whether the speaking rate (``fps``) applies rather than ``silent_fps``."""
         return self._sampler.user_speaking
@@ -223,6 +239,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         allow_above_1fps: NotGivenOr[bool] = NOT_GIVEN,
         model: NotGivenOr[str | None] = NOT_GIVEN,
         media_resolution: NotGivenOr[types.MediaResolution | None] = NOT_GIVEN,
+        screen_share: NotGivenOr[SourceProfile] = NOT_GIVEN,
     ) -> None:
         """Change options while streaming; the next frame uses them.
 
@@ -243,10 +260,14 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             allow_above_1fps=allow_above_1fps,
             model=model,
             media_resolution=media_resolution,
+            screen_share=screen_share,
         )
         old, self._options = self._options, new
-        self._sampler.configure(fps=new.fps, silent_fps=new.silent_fps, keepalive_s=new.keepalive_s)
-        if (new.max_size, new.jpeg_quality) != (old.max_size, old.jpeg_quality):
+        self._apply_profile()
+        if (new.profile(self._source), new.jpeg_quality) != (
+            old.profile(self._source),
+            old.jpeg_quality,
+        ):
             self._bytes_per_pixel = None
         if new.source != old.source and self._room is not None:
             self._reselect()
@@ -313,10 +334,13 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         finally:
             self._captures_waiting -= 1
 
-    def start_track(self, track: rtc.Track, sink: VideoSink) -> None:
+    def start_track(
+        self, track: rtc.Track, sink: VideoSink, *, kind: CaptureSource = "camera"
+    ) -> None:
         """Stream one video track into ``sink``, replacing any track streamed so far.
 
-        Must be called from the event loop. The first frame is sent at once.
+        Must be called from the event loop. The first frame is sent at once. ``kind`` says
+        which profile applies (a screen share's, or the camera's).
 
         Raises:
             StreamerClosedError: after ``aclose()``.
@@ -326,7 +350,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         if isinstance(self._target, SessionTarget):
             raise RuntimeError("VisionStreamer is already started on an AgentSession")
         self._target = FixedTarget(sink)
-        self._follow(track)
+        self._follow(track, kind)
 
     async def start(
         self,
@@ -335,13 +359,15 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         room: RoomView | None = None,
         participant_identity: str | None = None,
         track: rtc.Track | None = None,
+        kind: CaptureSource = "camera",
     ) -> None:
         """Send video to the realtime model of a running ``AgentSession``.
 
         With ``room`` (an ``rtc.Room``), follows a participant's camera or screen share: the
         participant named by ``participant_identity``, else the one the session's RoomIO is
         linked to, else the first non-agent participant; agent participants (avatars included)
-        are never followed. With ``track``, streams that one track (a local camera, say).
+        are never followed. With ``track``, streams that one track (a local camera, say) with
+        the profile of ``kind``; a followed track's kind is its publication's source.
         Frames go to ``session.current_agent.realtime_llm_session``, looked up at every frame,
         so a handoff is followed; nothing is prepared while no agent runs. The speaking rate
         follows the session's ``user_state``. Call it after ``session.start()``.
@@ -370,7 +396,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         session.on("user_state_changed", self._on_user_state)
         self._detach.append(partial(session.off, "user_state_changed", self._on_user_state))
         if track is not None:
-            self._follow(track)
+            self._follow(track, kind)
         if room is not None:
             self._room = room
             self._identity = participant_identity
@@ -431,16 +457,24 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         identity = self._identity
         if identity is None and self._linked is not None:
             identity = self._linked()
-        track = choose_track(
+        followed = choose_followed(
             self._room.remote_participants.values(),
             identity=identity,
             preference=self._options.source,
         )
+        track = followed.track if followed is not None else None
         if track is not self.current_track:  # a re-subscribed track is a new object: follow it
-            self._follow(track)
+            self._follow(track, followed.kind if followed is not None else "camera")
 
-    def _follow(self, track: rtc.Track | None) -> None:
-        """Switch to ``track`` (or to nothing): close the old reader, start a new one."""
+    def _follow(self, track: rtc.Track | None, kind: CaptureSource) -> None:
+        """Switch to ``track`` (or to nothing): close the old reader, start a new one.
+
+        The profile of the track's ``kind`` applies from its first frame.
+        """
+        if kind != self._source:
+            self._source = kind
+            self._bytes_per_pixel = None
+            self._apply_profile()
         old, self._pump = self._pump, None
         self._generation += 1
         self._latest = None
@@ -510,15 +544,16 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             stats.frames_dropped_busy += 1
             return
         force = self._sampler.take(rotation)
-        opts = self._options
-        measure = opts.jpeg_quality if self._needs_calibration() else None
+        profile = self._options.profile(self._source)
+        measure = self._options.jpeg_quality if self._needs_calibration() else None
         job = partial(
             _work,
             frame,
             rotation,
-            max_size=opts.max_size,
+            max_size=profile.max_size,
             reference=self._sampler.reference,
-            change_threshold=opts.change_threshold,
+            change_threshold=profile.change_threshold,
+            detector=profile.detector,
             force=force,
             measure_quality=measure,
         )
@@ -587,6 +622,13 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             model=self._token_model(),
             media_resolution=opts.media_resolution,
             kind="video_frame",
+        )
+
+    def _apply_profile(self) -> None:
+        """Rate and keep-alive of the followed kind of track, for the next frame."""
+        profile = self._options.profile(self._source)
+        self._sampler.configure(
+            fps=profile.fps, silent_fps=profile.silent_fps, keepalive_s=profile.keepalive_s
         )
 
     # -- captures -------------------------------------------------------------------------------
@@ -733,6 +775,7 @@ def _work(
     max_size: int,
     reference: Thumbnail | None,
     change_threshold: float,
+    detector: ChangeDetector,
     force: bool,
     measure_quality: int | None,
 ) -> _Work:
@@ -744,6 +787,7 @@ def _work(
         reference=reference,
         change_threshold=change_threshold,
         force=force,
+        detector=detector,
     )
     jpeg = None
     if measure_quality is not None and isinstance(outcome, Prepared):

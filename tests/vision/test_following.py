@@ -37,6 +37,7 @@ class Participant:
     identity: str
     kind: rtc.ParticipantKind.ValueType = STANDARD
     track_publications: dict[str, Publication] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 class Room(rtc.EventEmitter[EventTypes]):
@@ -55,6 +56,10 @@ def video_track() -> rtc.Track:
 
 def followed(streamer: VisionStreamer) -> rtc.Track | None:
     return streamer.current_track  # read through a call: the value changes between asserts
+
+
+def kind(streamer: VisionStreamer) -> str | None:
+    return streamer.current_kind  # likewise
 
 
 @pytest.fixture
@@ -82,9 +87,11 @@ async def test_camera_first_then_screen_share_through_mute_and_reconnect(
     room.emit("track_subscribed", screen, patient.track_publications["s"], patient)
     assert followed(streamer) is camera  # camera preferred
 
+    assert kind(streamer) == "camera"
     patient.track_publications["c"].muted = True
     room.emit("track_muted", patient, patient.track_publications["c"])
     assert followed(streamer) is screen
+    assert kind(streamer) == "screen_share"  # its own profile from the first frame
     patient.track_publications["c"].muted = False
     room.emit("track_unmuted", patient, patient.track_publications["c"])
     assert followed(streamer) is camera
@@ -94,6 +101,7 @@ async def test_camera_first_then_screen_share_through_mute_and_reconnect(
     unpublished = patient.track_publications.pop("s")
     room.emit("track_unpublished", unpublished, patient)
     assert followed(streamer) is None  # screen share only, and there is none
+    assert kind(streamer) is None
 
     streamer.update_options(source="camera_then_screen_share")
     assert followed(streamer) is camera
