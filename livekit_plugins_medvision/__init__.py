@@ -50,12 +50,15 @@ from .tokens import estimate_image_tokens
 from .version import __version__
 from .vision import (
     Capture,
+    ConsentChangedEvent,
+    SourceProfile,
     VideoSink,
     VideoSourcePreference,
     VisionEventTypes,
     VisionOptions,
     VisionStats,
     VisionStreamer,
+    consent_tool,
     look_closely_tool,
 )
 
@@ -67,6 +70,7 @@ __all__ = [
     "Bucket",
     "Budget",
     "Capture",
+    "ConsentChangedEvent",
     "BudgetHardExceededEvent",
     "BudgetSoftExceededEvent",
     "CostLedgerError",
@@ -79,6 +83,7 @@ __all__ = [
     "PatientContextProvider",
     "PatientContextUnavailable",
     "PatientQueries",
+    "SourceProfile",
     "StreamerClosedError",
     "UsageUpdatedEvent",
     "VideoDegradedEvent",
@@ -92,6 +97,7 @@ __all__ = [
     "__version__",
     "call_with_retry",
     "clinic_instructions",
+    "consent_tool",
     "create_avatar",
     "estimate_image_tokens",
     "hash_patient_id",

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from .consent import ConsentState
+
 __all__ = ["StatsRecorder", "VisionStats"]
 
 _WINDOW = 256  # recent timings kept for the percentiles
@@ -65,6 +67,10 @@ class VisionStats:
     """Frames sent by ``capture()`` (also counted in ``frames_sent``)."""
     capture_tokens: int = 0
     """Image tokens of those captures (also counted in ``estimated_image_tokens``)."""
+    consent: ConsentState = "not_required"
+    """Consent of the followed video: nothing is sent but in ``granted`` or ``not_required``."""
+    frames_withheld_consent: int = 0
+    """Frames received and not looked at because consent was pending or withdrawn."""
 
 
 class StatsRecorder:
@@ -87,6 +93,8 @@ class StatsRecorder:
         self.estimated_image_tokens = 0
         self.captures_sent = 0
         self.capture_tokens = 0
+        self.consent: ConsentState = "not_required"
+        self.frames_withheld_consent = 0
         self._worker_ms: deque[float] = deque(maxlen=_WINDOW)
         self._worker_ms_max = 0.0
         self._on_loop_ms: deque[float] = deque(maxlen=_WINDOW)
@@ -127,6 +135,8 @@ class StatsRecorder:
             estimated_image_tokens=self.estimated_image_tokens,
             captures_sent=self.captures_sent,
             capture_tokens=self.capture_tokens,
+            consent=self.consent,
+            frames_withheld_consent=self.frames_withheld_consent,
         )
 
 

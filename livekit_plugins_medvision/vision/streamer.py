@@ -27,6 +27,7 @@ from ..errors import StreamerClosedError, VisionUnavailableError
 from ..log import logger
 from ..tokens import estimate_image_tokens
 from .capture import Capture, CaptureSource, CaptureWork, prepare_capture
+from .consent import ConsentChangedEvent, ConsentLedger, ConsentReason, ConsentState
 from .delivery import FixedTarget, SessionTarget, Target, VideoSink
 from .encoder import Prepared, Skipped, frame_problem, jpeg_size, prepare_frame, rotation_of
 from .options import (
@@ -44,8 +45,9 @@ from .worker import FrameWorker, JobAborted
 
 __all__ = ["VisionEventTypes", "VisionStreamer"]
 
-VisionEventTypes = Literal["stats_updated"]
-"""``stats_updated`` (no arguments): a frame was read or handled; ``stats`` has changed."""
+VisionEventTypes = Literal["stats_updated", "consent_changed"]
+"""``stats_updated`` (no arguments): a frame was read or handled; ``stats`` has changed.
+``consent_changed`` (a ``ConsentChangedEvent``): the followed video's consent state changed."""
 
 _U = TypeVar("_U")
 
@@ -61,6 +63,7 @@ _ROOM_EVENTS: tuple[EventTypes, ...] = (
     "track_muted",
     "track_unmuted",
     "reconnected",
+    "participant_attributes_changed",
 )
 
 
@@ -118,6 +121,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         model: str | None = None,
         media_resolution: types.MediaResolution | None = None,
         screen_share: SourceProfile = SCREEN_SHARE_PROFILE,
+        require_consent: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Validate the options; nothing runs until ``start`` or ``start_track``.
@@ -136,6 +140,8 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             media_resolution: The model's ``media_resolution``, for the token estimate.
             screen_share: How a screen share is streamed (the rate, size, change threshold
                 and keep-alive above are the camera's); see ``SCREEN_SHARE_PROFILE``.
+            require_consent: Send nothing of a participant's video until they consent (their
+                ``medvision.camera_consent`` attribute is ``granted``, or ``record_consent``).
             clock: Monotonic clock in seconds (injected by tests).
 
         Raises:
@@ -159,6 +165,10 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             fps=fps, silent_fps=silent_fps, keepalive_s=keepalive_s, clock=clock
         )
         self._stats = StatsRecorder()
+        if not isinstance(require_consent, bool):
+            raise ValueError("require_consent must be a bool")
+        self._consent = ConsentLedger(required=require_consent)
+        self._stats.consent = self._consent.state
         self._paused = False
         self._closed = False
         self._target: Target | None = None
@@ -272,6 +282,22 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         if new.source != old.source and self._room is not None:
             self._reselect()
 
+    @property
+    def consent(self) -> ConsentState:
+        """The consent state of the followed video (``not_required`` unless required)."""
+        return self._consent.state
+
+    def record_consent(self, granted: bool) -> None:
+        """Record the followed participant's answer: ``True`` consents, ``False`` withdraws.
+
+        Call it once the agent has asked (``consent_tool`` does). Withdrawal takes effect at
+        the next frame: nothing more is prepared, and a frame in the worker is discarded.
+        """
+        if not isinstance(granted, bool):
+            raise ValueError("granted must be a bool")
+        self._consent.record(granted)
+        self._consent_changed("agent")
+
     def pause(self) -> None:
         """Stop sending frames; streams stay open so ``resume()`` is immediate."""
         self._paused = True
@@ -350,6 +376,8 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         if isinstance(self._target, SessionTarget):
             raise RuntimeError("VisionStreamer is already started on an AgentSession")
         self._target = FixedTarget(sink)
+        self._consent.follow_track()
+        self._consent_changed("participant")
         self._follow(track, kind)
 
     async def start(
@@ -396,6 +424,8 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         session.on("user_state_changed", self._on_user_state)
         self._detach.append(partial(session.off, "user_state_changed", self._on_user_state))
         if track is not None:
+            self._consent.follow_track()
+            self._consent_changed("participant")
             self._follow(track, kind)
         if room is not None:
             self._room = room
@@ -462,6 +492,12 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             identity=identity,
             preference=self._options.source,
         )
+        participant = followed.participant if followed is not None else None
+        other = self._consent.follow(
+            participant.identity if participant is not None else None,
+            participant.attributes if participant is not None else None,
+        )
+        self._consent_changed("participant" if other else "attribute")
         track = followed.track if followed is not None else None
         if track is not self.current_track:  # a re-subscribed track is a new object: follow it
             self._follow(track, followed.kind if followed is not None else "camera")
@@ -524,6 +560,9 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         stats.frames_received += 1
         if self._paused:
             return
+        if not self._consent.allows:
+            stats.frames_withheld_consent += 1
+            return
         frame = event.frame
         problem = frame_problem(frame)
         if problem is not None:
@@ -583,7 +622,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             stats.frames_skipped_unchanged += 1
             return
         sink = self._target.resolve() if self._target is not None else None
-        if self._paused or sink is None:
+        if self._paused or sink is None or not self._consent.allows:
             stats.frames_discarded += 1
             return
         start = time.perf_counter()
@@ -624,6 +663,28 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             kind="video_frame",
         )
 
+    def _consent_changed(self, reason: ConsentReason) -> None:
+        """Emit ``consent_changed`` if the state moved; forget frames seen before a withdrawal."""
+        state = self._consent.state
+        if state == self._stats.consent:
+            return
+        was_allowed = self._stats.consent in ("not_required", "granted")
+        self._stats.consent = state
+        if self._consent.allows:
+            self._sampler.restart()  # the first frame after consent goes at once
+        elif was_allowed:
+            self._latest = None
+        logger.info("video consent: %s (%s)", state, reason)
+        try:
+            self.emit("consent_changed", ConsentChangedEvent(state, reason))
+        except Exception as error:
+            self._log_once(
+                f"listener:{type(error).__name__}",
+                "a consent_changed listener failed (%s); streaming goes on",
+                type(error).__name__,
+            )
+        self._notify()
+
     def _apply_profile(self) -> None:
         """Rate and keep-alive of the followed kind of track, for the next frame."""
         profile = self._options.profile(self._source)
@@ -636,6 +697,8 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
     def _capture_sink(self) -> VideoSink:
         """The sink a capture may be pushed into now, or ``VisionUnavailableError`` saying why."""
         self._check_open()
+        if not self._consent.allows:
+            raise VisionUnavailableError("the patient has not consented to video analysis")
         if self._paused:
             raise VisionUnavailableError("video is paused")
         sink = self._target.resolve() if self._target is not None else None

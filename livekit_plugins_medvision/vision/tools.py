@@ -3,6 +3,8 @@
 ``look_closely_tool(streamer)`` lets the model ask for a sharp frame when the patient wants
 something read or inspected; it returns once the frame is handed to the realtime session,
 ahead of the tool's own response, so the model has the picture when it reads the result.
+``consent_tool(streamer)`` lets the model record the patient's answer when it has asked for
+consent to video analysis (``VisionStreamer(require_consent=True)``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from livekit.agents import function_tool, llm
 from ..errors import VisionUnavailableError
 from .streamer import VisionStreamer
 
-__all__ = ["LOOK_CLOSELY_DESCRIPTION", "look_closely_tool"]
+__all__ = ["CONSENT_DESCRIPTION", "LOOK_CLOSELY_DESCRIPTION", "consent_tool", "look_closely_tool"]
 
 LOOK_CLOSELY_DESCRIPTION = (
     "Take one sharp, high-resolution picture of the patient's camera or shared screen and send "
@@ -21,6 +23,13 @@ LOOK_CLOSELY_DESCRIPTION = (
     "regular video is too blurry to answer. Look at the new picture before answering."
 )
 """The description the model sees; the agent's instructions may add when to call it."""
+
+CONSENT_DESCRIPTION = (
+    "Record the patient's answer after you asked whether you may see and analyse their camera "
+    "or shared screen: granted=true only on a clear yes, granted=false on a no or when they "
+    "take it back. Until a yes is recorded you see nothing."
+)
+"""The description the model sees for ``consent_tool``."""
 
 
 def look_closely_tool(
@@ -58,3 +67,20 @@ def look_closely_tool(
         )
 
     return function_tool(look_closely, name=name, description=LOOK_CLOSELY_DESCRIPTION)
+
+
+def consent_tool(streamer: VisionStreamer, *, name: str = "record_camera_consent") -> llm.Tool:
+    """Return a function tool that records the patient's consent with ``record_consent``.
+
+    Args:
+        streamer: The streamer following the patient's video (``require_consent=True``).
+        name: The tool's name as the model sees it.
+    """
+
+    async def record_camera_consent(granted: bool) -> str:
+        streamer.record_consent(granted)
+        if granted:
+            return "Consent recorded: you now see the patient's video."
+        return "Recorded: the patient's video is not sent to you; do not describe what you saw."
+
+    return function_tool(record_camera_consent, name=name, description=CONSENT_DESCRIPTION)
