@@ -15,7 +15,8 @@ from contextlib import asynccontextmanager
 import pytest
 from google.genai import types
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, InvalidStatus
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
+from websockets.frames import Close
 
 from livekit_plugins_medvision.testing import ComputedUsage, FakeGeminiLive, Received, Reply
 
@@ -43,15 +44,21 @@ async def raw_session(
         yield socket
 
 
-async def expect_invalid_argument(socket: ClientConnection) -> str:
-    """Read until the emulator closes with 1007; return the close reason."""
-    with pytest.raises(ConnectionClosedError) as closed:
+async def expect_close(socket: ClientConnection) -> Close:
+    """Read until the emulator closes the connection; return its close frame."""
+    with pytest.raises(ConnectionClosed) as closed:
         async with asyncio.timeout(5):
             while True:
                 await socket.recv()
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 1007
-    return closed.value.rcvd.reason
+    assert closed.value.rcvd is not None, "the connection was cut without a close frame"
+    return closed.value.rcvd
+
+
+async def expect_invalid_argument(socket: ClientConnection) -> str:
+    """Read until the emulator closes with 1007; return the close reason."""
+    closed = await expect_close(socket)
+    assert closed.code == 1007
+    return closed.reason
 
 
 async def test_camel_case_keys_and_standard_base64(server: FakeGeminiLive) -> None:
