@@ -30,6 +30,7 @@ from .capture import Capture, CaptureSource, CaptureWork, prepare_capture
 from .consent import ConsentChangedEvent, ConsentLedger, ConsentReason, ConsentState
 from .delivery import FixedTarget, SessionTarget, Target, VideoSink
 from .encoder import Prepared, Skipped, frame_problem, jpeg_size, prepare_frame, rotation_of
+from .layers import LayerChooser, publication_of
 from .options import (
     DEFAULT_MODEL,
     SCREEN_SHARE_PROFILE,
@@ -190,6 +191,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         self._hold_until: float | None = None  # the stream waits for this after a capture
         self._captures_waiting = 0
         self._capture_lock = asyncio.Lock()
+        self._layers = LayerChooser()
 
     # -- public surface ------------------------------------------------------------------------
 
@@ -279,6 +281,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             old.jpeg_quality,
         ):
             self._bytes_per_pixel = None
+        self._layers.resize(new.profile(self._source).max_size)
         if new.source != old.source and self._room is not None:
             self._reselect()
 
@@ -487,11 +490,8 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         identity = self._identity
         if identity is None and self._linked is not None:
             identity = self._linked()
-        followed = choose_followed(
-            self._room.remote_participants.values(),
-            identity=identity,
-            preference=self._options.source,
-        )
+        participants = self._room.remote_participants.values()
+        followed = choose_followed(participants, identity=identity, preference=self._options.source)
         participant = followed.participant if followed is not None else None
         other = self._consent.follow(
             participant.identity if participant is not None else None,
@@ -501,6 +501,10 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         track = followed.track if followed is not None else None
         if track is not self.current_track:  # a re-subscribed track is a new object: follow it
             self._follow(track, followed.kind if followed is not None else "camera")
+        # a simulcast publication sends the smallest layer that covers the frames sent
+        self._layers.follow(
+            publication_of(participants, track), self._options.profile(self._source).max_size
+        )
 
     def _follow(self, track: rtc.Track | None, kind: CaptureSource) -> None:
         """Switch to ``track`` (or to nothing): close the old reader, start a new one.
@@ -523,7 +527,8 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         if self._worker is None:
             self._worker = FrameWorker(asyncio.get_running_loop(), name="medvision-vision")
         self._sampler.restart()
-        stream = rtc.VideoStream(track, capacity=1)
+        # I420 whatever the decoder produced (NV12, native buffers): what the worker reads
+        stream = rtc.VideoStream(track, capacity=1, format=rtc.VideoBufferType.I420)
         task = asyncio.create_task(
             self._read(stream, self._generation), name="medvision-vision-read"
         )
