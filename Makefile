@@ -41,6 +41,7 @@ test: lint typecheck pytest
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/vision_encode.py
 	$(BIN)/python benchmarks/patient_lookup.py
+	$(BIN)/python benchmarks/fleet.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

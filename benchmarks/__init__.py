@@ -1,0 +1,1 @@
+"""Benchmarks of this package against their anchors: ``python benchmarks/<name>.py``."""
