@@ -30,6 +30,16 @@ def postgres_server() -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """An empty folder for a test's own PostgreSQL data directory, removed afterwards.
+
+    Not pytest's ``tmp_path``, for the reason given in ``postgres_server``.
+    """
+    with tempfile.TemporaryDirectory(prefix="medvision-pg-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture
 async def pg_dsn(postgres_server: EmbeddedPostgres) -> AsyncIterator[str]:
     """The DSN of a brand-new, empty database, dropped after the test."""
     name = f"t_{uuid.uuid4().hex[:12]}"

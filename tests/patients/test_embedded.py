@@ -19,8 +19,8 @@ async def _select_one(dsn: str) -> int:
         await conn.close()
 
 
-async def test_tcp_server_stops_restarts_and_deletes_its_data(tmp_path: Path) -> None:
-    data = tmp_path / "nested" / "pg"
+async def test_tcp_server_stops_restarts_and_deletes_its_data(server_dir: Path) -> None:
+    data = server_dir / "nested" / "pg"
     server = start_embedded_postgres(data, listen_tcp=True, durable=False, delete_on_close=True)
     with server:
         assert await _select_one(server.dsn) == 1

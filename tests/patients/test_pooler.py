@@ -2,7 +2,6 @@
 
 import asyncio
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,12 +186,10 @@ async def test_pgbouncer_down_is_unavailable_and_the_pool_recovers(
         assert results[0] is not None
 
 
-async def test_database_down_behind_pgbouncer_is_unavailable_and_recovers() -> None:
-    # not under tmp_path: see the postgres_server fixture
-    with (
-        tempfile.TemporaryDirectory(prefix="medvision-pg-") as folder,
-        start_embedded_postgres(Path(folder) / "pg", durable=False, delete_on_close=True) as server,
-    ):
+async def test_database_down_behind_pgbouncer_is_unavailable_and_recovers(
+    server_dir: Path,
+) -> None:
+    with start_embedded_postgres(server_dir / "pg", durable=False, delete_on_close=True) as server:
         await _seed(server.dsn)
         with _bouncer(server, pool_size=2) as bouncer:
             async with await PatientContextProvider.connect(

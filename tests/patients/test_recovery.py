@@ -21,8 +21,8 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    with start_embedded_postgres(tmp_path / "pg", durable=False, delete_on_close=True) as server:
+def own_server(server_dir: Path) -> Iterator[EmbeddedPostgres]:
+    with start_embedded_postgres(server_dir / "pg", durable=False, delete_on_close=True) as server:
         yield server
 
 
