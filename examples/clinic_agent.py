@@ -44,7 +44,7 @@ async def entrypoint(ctx: JobContext) -> None:
     """Run one clinic call: patient context, avatar, vision and cost, all closed at shutdown."""
     settings = ClinicSettings.from_env(os.environ, require_livekit=False)
     # prewarm has no event loop: the pool is made here, and closed by the shutdown callback
-    provider = await database.connect(settings.database_url)
+    provider = await database.connect(settings.database_url, settings.database_pool_mode)
     call: ClinicCall | None = None
     patient: PatientRef | None = None
 

@@ -17,7 +17,7 @@ from livekit_plugins_medvision import (
     PatientContextError,
     PatientContextProvider,
 )
-from livekit_plugins_medvision.patients import REFERENCE_QUERIES
+from livekit_plugins_medvision.patients import REFERENCE_QUERIES, PoolMode
 
 from .log import logger
 from .patient_id import PatientRef
@@ -27,13 +27,20 @@ PATIENT_QUERIES: Final = REFERENCE_QUERIES
 reference one, replace it with your own ``PatientQueries`` (see docs/patients.md)."""
 
 
-async def connect(database_url: str | None) -> PatientContextProvider | None:
-    """Open the call's provider (one pool), or return ``None`` (logged) when there is none."""
+async def connect(
+    database_url: str | None, pool_mode: PoolMode = "session"
+) -> PatientContextProvider | None:
+    """Open the call's provider (one pool), or return ``None`` (logged) when there is none.
+
+    ``pool_mode="transaction"`` when ``database_url`` goes through PgBouncer in transaction mode.
+    """
     if database_url is None:
         logger.warning("DATABASE_URL unset: no patient context")
         return None
     try:
-        return await PatientContextProvider.connect(database_url, queries=PATIENT_QUERIES)
+        return await PatientContextProvider.connect(
+            database_url, queries=PATIENT_QUERIES, pool_mode=pool_mode
+        )
     except PatientContextError as exc:
         logger.warning("patient database unreachable (%s): no patient context", type(exc).__name__)
     except ValueError:  # a malformed DATABASE_URL; the message never quotes it (a password)

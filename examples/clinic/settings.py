@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Final
 
-from livekit_plugins_medvision.patients import Language
+from livekit_plugins_medvision.patients import Language, PoolMode
 
 REQUIRED_ENV: Final = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "GOOGLE_API_KEY")
 """Variables a real worker cannot start without."""
@@ -20,6 +20,7 @@ DEFAULT_DATA_DIR: Final = Path(".medvision") / "pgdata"
 """Where the embedded PostgreSQL keeps its data when DATABASE_URL is unset."""
 
 _LANGUAGES: Final[tuple[Language, ...]] = ("pt-BR", "en")
+_POOL_MODES: Final[tuple[PoolMode, ...]] = ("session", "transaction")
 _LIVEKIT_OPTIONS: Final = {
     "--url": "LIVEKIT_URL",
     "--api-key": "LIVEKIT_API_KEY",
@@ -37,6 +38,8 @@ class ClinicSettings:
 
     Attributes:
         database_url: PostgreSQL DSN; ``None`` runs an embedded server under ``data_dir``.
+        database_pool_mode: ``"transaction"`` when ``database_url`` goes through PgBouncer in
+            transaction mode (``MEDVISION_DATABASE_POOL_MODE``); ``"session"`` otherwise.
         data_dir: Data directory of the embedded PostgreSQL.
         clinic_id: The clinic whose avatar configuration is used; ``None`` for no avatar.
         model: Gemini Live model id.
@@ -46,6 +49,7 @@ class ClinicSettings:
     """
 
     database_url: str | None = None
+    database_pool_mode: PoolMode = "session"
     data_dir: Path = DEFAULT_DATA_DIR
     clinic_id: str | None = None
     model: str = "gemini-2.5-flash-native-audio-preview-12-2025"
@@ -77,7 +81,10 @@ class ClinicSettings:
         language = _language(env.get("MEDVISION_LANGUAGE", defaults.language))
         if language is None:
             problems.append(f"MEDVISION_LANGUAGE must be one of {', '.join(_LANGUAGES)}")
-        if problems or soft is None or hard is None or language is None:
+        pool_mode = _pool_mode(env.get("MEDVISION_DATABASE_POOL_MODE") or "session")
+        if pool_mode is None:
+            problems.append(f"MEDVISION_DATABASE_POOL_MODE must be one of {', '.join(_POOL_MODES)}")
+        if problems or soft is None or hard is None or language is None or pool_mode is None:
             raise ConfigurationError(
                 "clinic agent configuration: "
                 + "; ".join(problems)
@@ -86,6 +93,7 @@ class ClinicSettings:
             )
         return cls(
             database_url=env.get("DATABASE_URL") or None,
+            database_pool_mode=pool_mode,
             data_dir=Path(env.get("MEDVISION_DATA_DIR") or defaults.data_dir),
             clinic_id=env.get("MEDVISION_CLINIC_ID") or None,
             model=env.get("MEDVISION_MODEL") or defaults.model,
@@ -129,3 +137,7 @@ def _language(value: str) -> Language | None:
         if value == language:
             return language
     return None
+
+
+def _pool_mode(value: str) -> PoolMode | None:
+    return next((mode for mode in _POOL_MODES if mode == value), None)

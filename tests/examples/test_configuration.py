@@ -61,9 +61,19 @@ def test_settings_from_a_complete_environment() -> None:
     }
     settings = ClinicSettings.from_env(env, require_livekit=True)
     assert settings.database_url == "postgresql://clinic@db/ehr"
+    assert settings.database_pool_mode == "session"
     assert settings.budget_soft_usd == Decimal("0.25")
     assert settings.budget_hard_usd == Decimal("0.75")
     assert settings.language == "en"
+
+
+def test_the_pool_mode_for_pgbouncer_is_read_and_checked() -> None:
+    env = {**FULL_ENV, "MEDVISION_DATABASE_POOL_MODE": "transaction"}
+    assert ClinicSettings.from_env(env, require_livekit=True).database_pool_mode == "transaction"
+    with pytest.raises(ConfigurationError, match="MEDVISION_DATABASE_POOL_MODE"):
+        ClinicSettings.from_env(
+            {**FULL_ENV, "MEDVISION_DATABASE_POOL_MODE": "statement"}, require_livekit=True
+        )
 
 
 def test_the_demo_needs_no_livekit_or_google_configuration() -> None:
