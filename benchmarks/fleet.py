@@ -89,6 +89,7 @@ class JobResult:
     first_lookup_ms: float | None = None
     lookups_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    max_rss_mb: float = 0.0
 
 
 @dataclass
@@ -105,6 +106,7 @@ class FleetRow:
     first_lookup_p50_ms: float
     first_lookup_max_ms: float
     wall_s: float
+    job_max_rss_mb: float  # resident memory of the largest job process, shared pages included
     error_kinds: list[str]
 
 
@@ -117,6 +119,7 @@ def run_job(
     """A child process: wait for the fleet's start, then live one call."""
     go.wait()
     result = asyncio.run(_job(dsn, pool_mode, shape, random.Random(seed), seed))
+    result.max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out.send(asdict(result))
     out.close()
 
@@ -358,6 +361,7 @@ def run_fleet(
         first_lookup_p50_ms=_percentile(firsts, 50),
         first_lookup_max_ms=firsts[-1] if firsts else float("nan"),
         wall_s=wall,
+        job_max_rss_mb=max(r.max_rss_mb for r in results),
         error_kinds=sorted(set(errors))[:5],
     )
 
@@ -406,7 +410,8 @@ def _format_row(row: FleetRow) -> str:
     return (
         f"| {row.route:9} | {row.jobs:3} | {row.peak_server_connections:4} | {row.lookups:6} "
         f"| {row.lookup_p50_ms:6.1f} | {row.lookup_p99_ms:6.1f} | {row.errors:3} "
-        f"| {row.first_lookup_p50_ms:7.1f} | {row.first_lookup_max_ms:7.1f} |"
+        f"| {row.first_lookup_p50_ms:7.1f} | {row.first_lookup_max_ms:7.1f} "
+        f"| {row.job_max_rss_mb:4.0f} |"
     )
 
 
@@ -437,13 +442,12 @@ def main() -> None:
         report["video"] = [asdict(r) for r in video_part(args.quick)]
     if args.part in ("db", "all"):
         print(
-            "| route     |   N | peak |  reads |  p50ms |  p99ms | err | 1st p50 | 1st max |\n"
-            "|---|---|---|---|---|---|---|---|---|"
+            "| route | N | peak | reads | p50 ms | p99 ms | err | 1st p50 | 1st max | RSS MB |"
+            "\n|---|---|---|---|---|---|---|---|---|---|"
         )
         rows = database_part(args.quick)
         report["fleet"] = [asdict(r) for r in rows]
         report["pgbouncer_default_pool_size"] = BOUNCER_POOL_SIZE
-    report["cpu_s_self"] = resource.getrusage(resource.RUSAGE_SELF).ru_utime
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"written to {RESULTS}")
