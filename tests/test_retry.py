@@ -11,21 +11,7 @@ from google.genai import errors as genai_errors
 from livekit.agents import APIConnectionError, APIStatusError
 
 from livekit_plugins_medvision.retry import call_with_retry, is_transient
-
-
-class Clock:
-    """Fake monotonic time that only the fake sleep moves."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.support.clock import ManualClock
 
 
 class Flaky:
@@ -67,7 +53,7 @@ def genai_error(code: int) -> genai_errors.APIError:
     ],
 )
 async def test_transient_failures_are_retried(error: Exception) -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     fn = Flaky(error)
     assert await call_with_retry(fn, sleep=clock.sleep, clock=clock) == 42
     assert fn.calls == 2
@@ -90,7 +76,7 @@ async def test_transient_failures_are_retried(error: Exception) -> None:
     ],
 )
 async def test_other_failures_are_raised_at_once(error: Exception) -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     fn = Flaky(error)
     with pytest.raises(type(error)) as raised:
         await call_with_retry(fn, sleep=clock.sleep, clock=clock)
@@ -100,7 +86,7 @@ async def test_other_failures_are_raised_at_once(error: Exception) -> None:
 
 
 async def test_the_last_error_is_raised_after_the_last_attempt() -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     last = TimeoutError("third")
     fn = Flaky(TimeoutError("first"), ConnectionError("second"), last)
     with pytest.raises(TimeoutError) as raised:
@@ -112,7 +98,7 @@ async def test_the_last_error_is_raised_after_the_last_attempt() -> None:
 
 @pytest.mark.parametrize("draw", [0.0, 0.5, 0.999999])
 async def test_full_jitter_stays_within_the_exponential_cap(draw: float) -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     fn = Flaky(*[TimeoutError() for _ in range(6)])
     await call_with_retry(
         fn,
@@ -129,7 +115,7 @@ async def test_full_jitter_stays_within_the_exponential_cap(draw: float) -> None
 
 
 async def test_many_attempts_keep_to_max_delay() -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     fn = Flaky(*[TimeoutError() for _ in range(1_199)])
     assert await call_with_retry(fn, attempts=1_200, sleep=clock.sleep, clock=clock) == 42
     assert fn.calls == 1_200
@@ -137,7 +123,7 @@ async def test_many_attempts_keep_to_max_delay() -> None:
 
 
 async def test_no_backoff_runs_past_the_deadline() -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     fn = Flaky(*[TimeoutError() for _ in range(10)])
     with pytest.raises(TimeoutError):
         await call_with_retry(
@@ -205,7 +191,7 @@ async def test_cancellation_propagates_during_the_backoff() -> None:
 
 
 async def test_a_custom_predicate_decides_what_is_transient() -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     fn = Flaky(KeyError("busy"))
     result = await call_with_retry(
         fn, retry_if=lambda e: isinstance(e, KeyError), sleep=clock.sleep, clock=clock

@@ -90,16 +90,6 @@ def connect_metric(model: str = "gemini-3.1-flash-live-preview") -> RealtimeMode
     )
 
 
-class Clock:
-    """A monotonic clock the test sets by hand."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @dataclasses.dataclass(frozen=True)
 class Options:
     fps: float = 1.0

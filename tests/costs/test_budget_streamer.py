@@ -3,70 +3,51 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from livekit import rtc
 
 from livekit_plugins_medvision import VisionStreamer
 from livekit_plugins_medvision.costs import Budget, CostTracker, VideoStreamer
-from livekit_plugins_medvision.testing import wait_for_stats
-from livekit_plugins_medvision.vision import VisionStats
+from tests.support.video import Camera, RecordingSink, feed
 
-from .factories import Clock, usage
+from .factories import usage
 
 FLASH = "gemini-3.1-flash-live-preview"
 TURN = usage(prompt={"AUDIO": 500})  # 0.0015 USD a turn
 
 
-class RecordingSink:
-    """A VideoSink keeping every frame pushed."""
+@dataclass
+class Fed:
+    """A shared ``Camera``, the streamer reading it on the camera's clock, and the sink."""
 
-    def __init__(self) -> None:
-        self.frames: list[rtc.VideoFrame] = []
-
-    def push_video(self, frame: rtc.VideoFrame) -> None:
-        self.frames.append(frame)
-
-
-class Camera:
-    """A local 1280x720 camera track, fed by hand, and the streamer that reads it."""
-
-    def __init__(self, streamer: VisionStreamer, clock: Clock) -> None:
-        self.source = rtc.VideoSource(1280, 720)
-        self.track = rtc.LocalVideoTrack.create_video_track("camera", self.source)
-        self.streamer = streamer
-        self.clock = clock
-        self.sink = RecordingSink()
-        streamer.start_track(self.track, self.sink)
+    camera: Camera
+    streamer: VisionStreamer
+    sink: RecordingSink
 
     async def capture_after(self, seconds: float) -> None:
         """Move time on, capture a frame and wait until the streamer has fully handled it."""
-        self.clock.now += seconds
-        received = self.streamer.stats.frames_received
-        frame = rtc.VideoFrame(1280, 720, rtc.VideoBufferType.RGBA, bytes(1280 * 720 * 4))
-        self.source.capture_frame(frame)
-        await wait_for_stats(
-            self.streamer, lambda stats: stats.frames_received > received and self.settled(stats)
-        )
-
-    @staticmethod
-    def settled(stats: VisionStats) -> bool:
-        done = stats.frames_sent + stats.frames_skipped_unchanged + stats.frames_dropped_busy
-        return done + stats.worker_errors + stats.sink_errors == stats.frames_sampled
+        self.camera.clock.advance(seconds)
+        await feed(self.streamer, self.camera)
 
 
 @pytest.fixture
-async def camera() -> AsyncIterator[Camera]:
-    clock = Clock()
-    async with VisionStreamer(
-        fps=1.0, silent_fps=0.3, max_size=768, change_threshold=0.0, clock=clock
-    ) as streamer:
-        streamer.set_user_speaking(True)
-        yield Camera(streamer, clock)
+async def camera() -> AsyncIterator[Fed]:
+    camera = Camera(1280, 720)
+    try:
+        async with VisionStreamer(
+            fps=1.0, silent_fps=0.3, max_size=768, change_threshold=0.0, clock=camera.clock
+        ) as streamer:
+            streamer.set_user_speaking(True)
+            sink = RecordingSink()
+            streamer.start_track(camera.track, sink)
+            yield Fed(camera, streamer, sink)
+    finally:
+        await camera.aclose()
 
 
-async def test_soft_lowers_fps_then_size_and_hard_stops_frames(camera: Camera) -> None:
+async def test_soft_lowers_fps_then_size_and_hard_stops_frames(camera: Fed) -> None:
     streamer: VideoStreamer = camera.streamer  # the real streamer meets the tracker's protocol
     tracker = CostTracker(
         FLASH, budget=Budget(soft_usd=Decimal("0.001"), hard_usd=Decimal("0.004"))

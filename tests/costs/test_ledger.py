@@ -12,8 +12,9 @@ import pytest
 
 from livekit_plugins_medvision import PatientContextProvider, hash_patient_id
 from livekit_plugins_medvision.costs import CostLedgerError, CostTracker
+from tests.support.clock import ManualClock
 
-from .factories import Clock, usage
+from .factories import usage
 
 pytestmark = pytest.mark.db
 
@@ -33,7 +34,7 @@ async def provider(pg_dsn: str) -> AsyncIterator[PatientContextProvider]:
 
 def session(model: str = FLASH) -> CostTracker:
     """Two turns in a 90-second session."""
-    clock = Clock()
+    clock = ManualClock()
     tracker = CostTracker(model, clock=clock)
     tracker.track_usage(usage(prompt={"AUDIO": 10_000, "VIDEO": 258}, response={"AUDIO": 900}))
     tracker.track_usage(usage(prompt={"AUDIO": 12_000, "VIDEO": 516}, response={"AUDIO": 400}))

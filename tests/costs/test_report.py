@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 
 from livekit_plugins_medvision.costs import Bucket, CostReport, CostTracker
+from tests.support.clock import ManualClock
 
-from .factories import Clock, FakeStreamer, usage
+from .factories import FakeStreamer, usage
 
 
-def two_minute_session() -> tuple[CostTracker, Clock]:
-    clock = Clock()
+def two_minute_session() -> tuple[CostTracker, ManualClock]:
+    clock = ManualClock()
     tracker = CostTracker("gemini-3.1-flash-live-preview", clock=clock)
     tracker.track_usage(usage(prompt={"AUDIO": 10_000}, response={"AUDIO": 1_000}))
     clock.now += 120.0

@@ -12,11 +12,10 @@ from livekit.agents import Agent, AgentSession
 from livekit_plugins_medvision.costs import Budget, BudgetHardExceededEvent, CostTracker
 from livekit_plugins_medvision.testing import FakeGeminiLive, wait_for_stats
 from livekit_plugins_medvision.vision import VisionStreamer
+from tests.support.video import Camera, feed
 
 from .conftest import (
     FPS,
-    Camera,
-    capture_and_settle,
     realtime_model,
 )
 
@@ -54,7 +53,7 @@ async def test_hard_budget_pauses_video_at_the_source(
 
     async def stream_until_stopped() -> None:
         while not stop.is_set():
-            await capture_and_settle(camera, streamer)
+            await feed(streamer, camera)
 
     feeder: asyncio.Task[None] | None = None
     try:

@@ -19,8 +19,9 @@ from livekit.agents.utils import images
 from livekit_plugins_medvision.costs import Bucket, CostTracker, UsageUpdatedEvent
 from livekit_plugins_medvision.testing import ComputedUsage, FakeGeminiLive
 from livekit_plugins_medvision.vision import VisionStreamer
+from tests.support.video import Camera, feed
 
-from .conftest import FPS, Camera, capture_and_settle, realtime_model
+from .conftest import FPS, realtime_model
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +38,7 @@ CASES = {"no compression": None, "sliding window": WINDOW}
 async def stream_seconds(camera: Camera, streamer: VisionStreamer, seconds: int) -> None:
     """One frame a second reaches the model (fps 1, change detection off)."""
     for _ in range(seconds * FPS):
-        await capture_and_settle(camera, streamer)
+        await feed(streamer, camera)
 
 
 def estimated_per_turn(events: list[UsageUpdatedEvent]) -> list[int]:

@@ -18,8 +18,9 @@ from livekit_plugins_medvision.testing import (
     wait_for_stats,
 )
 from livekit_plugins_medvision.vision import VisionStreamer, look_closely_tool
+from tests.support.video import Camera
 
-from .conftest import Camera, realtime_model
+from .conftest import realtime_model
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,9 @@ import pytest
 
 from livekit_plugins_medvision.testing import FakeGeminiLive
 from livekit_plugins_medvision.vision import VisionStreamer
+from tests.support.video import Camera, feed
 
-from .conftest import Camera, capture_and_settle, realtime_model
+from .conftest import realtime_model
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +30,7 @@ async def test_go_away_and_abrupt_close_mid_stream_then_nothing_left_behind(
 
         async def stream_until_stopped() -> None:
             while not stop.is_set():
-                await capture_and_settle(camera, streamer)
+                await feed(streamer, camera)
 
         feeder = asyncio.create_task(stream_until_stopped(), name="test-camera")
         try:

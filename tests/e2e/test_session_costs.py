@@ -13,8 +13,9 @@ from livekit.plugins import google
 from livekit_plugins_medvision.costs import Bucket, CostTracker, UsageUpdatedEvent
 from livekit_plugins_medvision.testing import FakeGeminiLive
 from livekit_plugins_medvision.vision import VisionStreamer
+from tests.support.video import Camera, feed
 
-from .conftest import FPS, Camera, capture_and_settle, realtime_model
+from .conftest import FPS, realtime_model
 
 pytestmark = pytest.mark.e2e
 
@@ -166,7 +167,7 @@ async def test_frames_in_context_are_billed_again_every_turn(
         streamer.start_track(camera.track, session.current_agent.realtime_llm_session)
         for frames, seconds in ((3, 3), (5, 2)):
             for _ in range(seconds * FPS):
-                await capture_and_settle(camera, streamer)
+                await feed(streamer, camera)
             await server.wait_for_images(frames)
             reply = await session.generate_reply()
             assert not reply.interrupted  # played out, not cut off

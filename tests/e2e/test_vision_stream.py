@@ -8,13 +8,12 @@ import pytest
 
 from livekit_plugins_medvision.testing import FakeGeminiLive
 from livekit_plugins_medvision.vision import VisionStreamer
+from tests.support.video import Camera, feed
 
 from .conftest import (
     FPS,
     HEIGHT,
     WIDTH,
-    Camera,
-    capture_and_settle,
     realtime_model,
 )
 
@@ -35,7 +34,7 @@ async def test_1080p30_reaches_gemini_at_the_rate_and_size_configured(
     try:
         streamer.start_track(camera.track, rt_session)
         for _ in range(3 * FPS):
-            await capture_and_settle(camera, streamer)
+            await feed(streamer, camera)
         assert streamer.stats.frames_sent == 3
         assert server.received.images == []
 
@@ -45,7 +44,7 @@ async def test_1080p30_reaches_gemini_at_the_rate_and_size_configured(
         assert len(server.received.images) == 3
         assert all(image.connection == 1 for image in server.received.images)
         for _ in range(7 * FPS):
-            await capture_and_settle(camera, streamer)
+            await feed(streamer, camera)
             await server.wait_for_images(streamer.stats.frames_sent)
             # Never ahead of the rate: one frame per second of video, the first at once.
             assert len(server.received.images) <= math.floor(camera.clock.now) + 1

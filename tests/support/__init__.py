@@ -1,1 +1,7 @@
-"""Test helpers shared by every test folder (real servers, not mocks)."""
+"""Helpers shared by the whole test suite, one of each kind (real parts, not mocks).
+
+- ``clock``: ``ManualClock``, the one test clock (a monotonic clock and sleep moved by hand).
+- ``video``: the synthetic picture, ``Camera`` (a real ``rtc.VideoSource`` fed by hand),
+  ``RecordingSink``, ``settled()`` and ``feed()``.
+- ``pgbouncer``: a real PgBouncer in front of the test PostgreSQL.
+"""

@@ -10,8 +10,7 @@ from livekit import rtc
 from livekit.rtc.room import EventTypes
 
 from livekit_plugins_medvision.vision.sources import ParticipantView
-
-from .frames import make_camera
+from tests.support.video import make_camera
 
 CAMERA, SCREEN = rtc.TrackSource.SOURCE_CAMERA, rtc.TrackSource.SOURCE_SCREENSHARE
 STANDARD = rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD

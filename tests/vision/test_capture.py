@@ -12,8 +12,8 @@ from livekit_plugins_medvision import VisionUnavailableError
 from livekit_plugins_medvision.tokens import estimate_image_tokens
 from livekit_plugins_medvision.vision import VisionStreamer
 from livekit_plugins_medvision.vision.options import DEFAULT_MODEL
-
-from .frames import ManualClock, RecordingSink, fail_conversions, feed, make_camera
+from tests.support.clock import ManualClock
+from tests.support.video import RecordingSink, fail_conversions, feed, make_camera
 
 
 async def test_a_capture_is_the_latest_frame_at_capture_size_counted_by_the_image_rule() -> None:

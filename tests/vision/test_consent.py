@@ -16,8 +16,9 @@ from livekit_plugins_medvision.vision import (
     ConsentChangedEvent,
     VisionStreamer,
 )
+from tests.support.clock import ManualClock
+from tests.support.video import RecordingSink, feed, make_camera, settled
 
-from .frames import ManualClock, RecordingSink, feed, make_camera, settled
 from .rooms import CAMERA, STANDARD, Participant, Publication, Room
 
 

@@ -17,8 +17,7 @@ from livekit_plugins_medvision.vision.encoder import (
     prepare_frame,
     rotation_of,
 )
-
-from .frames import i420_frame, psnr, rgba_frame, scene
+from tests.support.video import i420_frame, psnr, rgba_frame, scene
 
 R0 = rtc.VideoRotation.VIDEO_ROTATION_0
 

@@ -6,8 +6,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 from livekit_plugins_medvision.vision.sampling import FrameSampler, thumbnail_difference
-
-from .frames import ManualClock
+from tests.support.clock import ManualClock
 
 
 def sampler(clock: ManualClock, *, silent_fps: float = 0.25) -> FrameSampler:

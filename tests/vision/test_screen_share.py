@@ -11,8 +11,8 @@ from livekit_plugins_medvision.testing.screen import document_frame
 from livekit_plugins_medvision.vision import VisionStreamer
 from livekit_plugins_medvision.vision.encoder import Prepared, Skipped, prepare_frame
 from livekit_plugins_medvision.vision.options import SCREEN_SHARE_PROFILE, SourceProfile
-
-from .frames import ManualClock, RecordingSink, settled
+from tests.support.clock import ManualClock
+from tests.support.video import RecordingSink, settled
 
 W, H = 1920, 1080
 CAMERA_THRESHOLD = 2.0  # the camera profile's default

@@ -12,8 +12,8 @@ from livekit.plugins import google
 from livekit_plugins_medvision.testing import FakeGeminiLive
 from livekit_plugins_medvision.tokens import estimate_image_tokens
 from livekit_plugins_medvision.vision import VisionStreamer
-
-from .frames import ManualClock, feed, make_camera
+from tests.support.clock import ManualClock
+from tests.support.video import feed, make_camera
 
 pytestmark = pytest.mark.e2e
 

@@ -16,9 +16,8 @@ from livekit_plugins_medvision.testing import wait_for_stats
 from livekit_plugins_medvision.tokens import estimate_image_tokens
 from livekit_plugins_medvision.vision import VisionStreamer
 from livekit_plugins_medvision.vision.options import DEFAULT_MODEL
-
-from .frames import (
-    ManualClock,
+from tests.support.clock import ManualClock
+from tests.support.video import (
     RecordingSink,
     fail_conversions,
     feed,

@@ -6,8 +6,7 @@ import asyncio
 import threading
 
 from livekit_plugins_medvision.vision.worker import FrameWorker, JobAborted
-
-from .frames import ManualClock
+from tests.support.clock import ManualClock
 
 
 def is_busy(worker: FrameWorker) -> bool:

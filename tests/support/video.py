@@ -1,9 +1,13 @@
-"""Synthetic but realistic video for the vision tests: a gradient, sensor noise, a moving square."""
+"""Synthetic video for the tests: one picture, one hand-fed camera, one sink, one ``settled()``.
+
+Frames are real ``livekit.rtc`` frames through a real ``rtc.VideoSource``; the picture (a
+gradient, sensor noise and a square that moves with ``t``) is realistic enough for PSNR and
+scene-change tests.
+"""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +16,8 @@ from livekit import rtc
 
 from livekit_plugins_medvision.testing import wait_for_stats
 from livekit_plugins_medvision.vision import VisionStats, VisionStreamer
+
+from .clock import ManualClock
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -59,19 +65,6 @@ def psnr(a: Pixels, b: Pixels) -> float:
     return 99.0 if mse == 0 else 10.0 * float(np.log10(255.0 * 255.0 / mse))
 
 
-class ManualClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def fail_conversions(monkeypatch: pytest.MonkeyPatch, *failures: BaseException) -> None:
     """Make the rtc SDK's ``VideoFrame.convert`` raise ``failures``, last first, then work."""
     convert = rtc.VideoFrame.convert
@@ -100,15 +93,30 @@ class RecordingSink:
         self.frames.append(frame)
 
 
-@dataclass
 class Camera:
-    """A local camera track fed by hand."""
+    """A camera fed by hand: a real ``rtc.VideoSource``, its local track, and a test clock.
 
-    source: rtc.VideoSource
-    track: rtc.LocalVideoTrack
-    width: int
-    height: int
-    captured: int = 0
+    With ``fps``, the camera runs on its clock: capture number n happens at ``start + n / fps``
+    (the clock is set before the frame goes out), so a streamer reading the same clock sees
+    a steady camera however fast the test runs. Without it the clock is the test's to move.
+    """
+
+    def __init__(
+        self,
+        width: int = 1280,
+        height: int = 720,
+        *,
+        fps: float | None = None,
+        clock: ManualClock | None = None,
+    ) -> None:
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.clock = ManualClock() if clock is None else clock
+        self._start = self.clock.now
+        self.source = rtc.VideoSource(width, height)
+        self.track = rtc.LocalVideoTrack.create_video_track("camera", self.source)
+        self.captured = 0
 
     def capture(
         self,
@@ -118,22 +126,27 @@ class Camera:
         seed: int = 0,
     ) -> None:
         """Capture the scene at time ``t`` (with noise ``seed``) into the source."""
-        pixels = scene(self.width, self.height, t=t, seed=seed)
-        self.source.capture_frame(rgba_frame(pixels), rotation=rotation)
+        if self.fps is not None:
+            self.clock.now = self._start + self.captured / self.fps
+        # RGBA, converted by the SDK as a camera's frames are (and untouched by fail_conversions)
+        frame = rgba_frame(scene(self.width, self.height, t=t, seed=seed))
+        self.source.capture_frame(frame, rotation=rotation)
         self.captured += 1
+
+    async def aclose(self) -> None:
+        """Release the source."""
+        await self.source.aclose()
 
 
 def make_camera(width: int, height: int) -> Camera:
     """A camera with one frame already captured: until then a VideoSource emits black frames."""
-    source = rtc.VideoSource(width, height)
-    track = rtc.LocalVideoTrack.create_video_track("cam", source)
-    camera = Camera(source, track, width, height)
+    camera = Camera(width, height)
     camera.capture()
     return camera
 
 
 def settled(stats: VisionStats) -> bool:
-    """Every sampled frame has an outcome (nothing in the worker any more)."""
+    """Every frame the streamer sampled has an outcome: nothing is left in its worker."""
     done = (
         stats.frames_sent
         + stats.frames_skipped_unchanged
@@ -142,7 +155,7 @@ def settled(stats: VisionStats) -> bool:
         + stats.worker_errors
         + stats.sink_errors
     )
-    return done == stats.frames_sampled
+    return done >= stats.frames_sampled
 
 
 async def feed(
@@ -154,6 +167,10 @@ async def feed(
     seed: int = 0,
 ) -> None:
     """Capture one frame and wait until the streamer has read it and finished with it."""
-    before = streamer.stats.frames_received
+    target = streamer.stats.frames_received + 1
     camera.capture(t=t, rotation=rotation, seed=seed)
-    await wait_for_stats(streamer, lambda stats: stats.frames_received > before and settled(stats))
+    await wait_for_stats(
+        streamer,
+        lambda stats: stats.frames_received >= target and settled(stats),
+        what=f"frame {target} read and settled",
+    )
