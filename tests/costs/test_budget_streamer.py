@@ -76,10 +76,11 @@ async def test_soft_lowers_fps_then_size_and_hard_stops_frames(camera: Fed) -> N
     assert hard == [True]
     assert camera.streamer.paused
     sent = len(camera.sink.frames)
+    received = camera.streamer.stats.frames_received
     for _ in range(3):
         await camera.capture_after(2.0)
-    assert len(camera.sink.frames) == sent
-    assert camera.streamer.stats.frames_received == sent + 4
+    assert len(camera.sink.frames) == sent  # paused: frames are read, none is sent
+    assert camera.streamer.stats.frames_received >= received + 3
 
     # The tracker read the streamer's own figures.
     report = tracker.report()
