@@ -33,8 +33,13 @@ typecheck: $(VENV)/.dev-installed
 system-packages:
 	bash scripts/system-packages.sh
 
+# pytest keeps only its three newest base folders per user under the temp root, so test runs
+# from several checkouts on one machine would delete each other's databases: one root each.
+PYTEST_TEMPROOT ?= /tmp/medvision-pytest-$(notdir $(CURDIR))
+
 pytest: $(VENV)/.dev-installed system-packages
-	$(BIN)/pytest
+	mkdir -p $(PYTEST_TEMPROOT)
+	PYTEST_DEBUG_TEMPROOT=$(PYTEST_TEMPROOT) $(BIN)/pytest
 
 test: lint typecheck pytest
 
