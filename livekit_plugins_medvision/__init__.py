@@ -6,6 +6,8 @@
   through one asyncpg pool, and ``clinic_instructions`` renders it safely into the prompt.
 - ``CostTracker`` prices a Gemini Live session per modality from its real usage messages,
   with budgets that act on the video stream.
+- ``CallSupervisor`` keeps a call going through a lost Gemini Live connection, reconnecting
+  with backoff for a bounded time, and ends it cleanly past that bound.
 - ``start_avatar`` starts the avatar a clinic's configuration names (tavus, bey, anam, simli,
   lemonslice), importing its plugin only then; without it the agent runs on, avatar-less.
 
@@ -15,6 +17,7 @@
 from livekit.agents import Plugin
 
 from .avatars import AVATAR_PROVIDERS, Avatar, AvatarProvider, create_avatar, start_avatar
+from .continuity import CallSupervisor, ReconnectPolicy
 from .costs import (
     Bucket,
     Budget,
@@ -32,6 +35,7 @@ from .errors import (
     MedVisionError,
     PatientContextError,
     PatientContextUnavailable,
+    RealtimeUnavailableError,
     StreamerClosedError,
     VisionUnavailableError,
 )
@@ -73,6 +77,7 @@ __all__ = [
     "ConsentChangedEvent",
     "BudgetHardExceededEvent",
     "BudgetSoftExceededEvent",
+    "CallSupervisor",
     "CostLedgerError",
     "CostReport",
     "CostTracker",
@@ -83,6 +88,8 @@ __all__ = [
     "PatientContextProvider",
     "PatientContextUnavailable",
     "PatientQueries",
+    "RealtimeUnavailableError",
+    "ReconnectPolicy",
     "SourceProfile",
     "StreamerClosedError",
     "UsageUpdatedEvent",

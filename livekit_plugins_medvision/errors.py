@@ -7,7 +7,8 @@
     ├── PatientContextError        the patient database failed a read, audit or migration,
     │                              or returned a row of the wrong shape
     │   └── PatientContextUnavailable   the database is down, slow or refusing connections
-    └── CostLedgerError            the end-of-session cost row could not be written
+    ├── CostLedgerError            the end-of-session cost row could not be written
+    └── RealtimeUnavailableError   Gemini Live stayed unreachable past the call's reconnect bound
 
 Bad arguments and options raise ``ValueError`` (naming the option), as in the standard library.
 Messages never carry patient data: database errors are re-raised without their arguments.
@@ -20,6 +21,7 @@ __all__ = [
     "MedVisionError",
     "PatientContextError",
     "PatientContextUnavailable",
+    "RealtimeUnavailableError",
     "StreamerClosedError",
     "VisionUnavailableError",
 ]
@@ -54,3 +56,7 @@ class PatientContextUnavailable(PatientContextError):
 
 class CostLedgerError(MedVisionError):
     """The cost-ledger row could not be written (the message names the failure's type only)."""
+
+
+class RealtimeUnavailableError(MedVisionError):
+    """The realtime model could not be reached again within the call's reconnect bound."""

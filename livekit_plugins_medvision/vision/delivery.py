@@ -7,14 +7,14 @@ and nothing is prepared while no agent runs.
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from livekit import rtc
 from livekit.agents import AgentSession
 
 from ..log import logger
 
-__all__ = ["FixedTarget", "SessionTarget", "Target", "VideoSink"]
+__all__ = ["FixedTarget", "GatedVideoSink", "SessionTarget", "Target", "VideoSink"]
 
 _U = TypeVar("_U")
 
@@ -24,6 +24,15 @@ class VideoSink(Protocol):
 
     def push_video(self, frame: rtc.VideoFrame) -> None:
         """Take one frame (called on the event loop)."""
+
+
+@runtime_checkable
+class GatedVideoSink(VideoSink, Protocol):
+    """A sink that can be away for a while: a supervised realtime session during an outage."""
+
+    @property
+    def accepting_video(self) -> bool:
+        """Whether a frame pushed now reaches the model."""
 
 
 class Target(Protocol):

@@ -28,7 +28,7 @@ from ..log import logger
 from ..tokens import estimate_image_tokens
 from .capture import Capture, CaptureSource, CaptureWork, prepare_capture
 from .consent import ConsentChangedEvent, ConsentLedger, ConsentReason, ConsentState
-from .delivery import FixedTarget, SessionTarget, Target, VideoSink
+from .delivery import FixedTarget, GatedVideoSink, SessionTarget, Target, VideoSink
 from .encoder import Prepared, Skipped, frame_problem, jpeg_size, prepare_frame, rotation_of
 from .layers import LayerChooser, publication_of
 from .options import (
@@ -46,9 +46,11 @@ from .worker import FrameWorker, JobAborted
 
 __all__ = ["VisionEventTypes", "VisionStreamer"]
 
-VisionEventTypes = Literal["stats_updated", "consent_changed"]
+VisionEventTypes = Literal["stats_updated", "consent_changed", "session_lost", "session_resumed"]
 """``stats_updated`` (no arguments): a frame was read or handled; ``stats`` has changed.
-``consent_changed`` (a ``ConsentChangedEvent``): the followed video's consent state changed."""
+``consent_changed`` (a ``ConsentChangedEvent``): the followed video's consent state changed.
+``session_lost`` / ``session_resumed`` (no arguments): the realtime session frames went to is
+gone (its connection lost, its AgentSession closed), and frames go to a session again."""
 
 _U = TypeVar("_U")
 
@@ -192,6 +194,8 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         self._captures_waiting = 0
         self._capture_lock = asyncio.Lock()
         self._layers = LayerChooser()
+        self._sink_lost = False
+        self._had_sink = False
 
     # -- public surface ------------------------------------------------------------------------
 
@@ -580,7 +584,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             self._hold_until is not None and self._clock() < self._hold_until
         ):
             return  # a capture has, or just had, the slot
-        if not self._sampler.due() or self._target is None or self._target.resolve() is None:
+        if not self._sampler.due() or self._sink() is None:
             return
         stats.frames_sampled += 1
         worker = self._worker
@@ -626,7 +630,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         if isinstance(outcome, Skipped):
             stats.frames_skipped_unchanged += 1
             return
-        sink = self._target.resolve() if self._target is not None else None
+        sink = self._sink()
         if self._paused or sink is None or not self._consent.allows:
             stats.frames_discarded += 1
             return
@@ -706,7 +710,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             raise VisionUnavailableError("the patient has not consented to video analysis")
         if self._paused:
             raise VisionUnavailableError("video is paused")
-        sink = self._target.resolve() if self._target is not None else None
+        sink = self._sink()
         if sink is None:
             raise VisionUnavailableError("no realtime session is running")
         return sink
@@ -812,21 +816,47 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
     def _token_model(self) -> str:
         return self._options.model or self._session_model or DEFAULT_MODEL
 
+    def _sink(self) -> VideoSink | None:
+        """The sink to push into now; says so (log and event) when it goes away and comes back.
+
+        Nothing is prepared while there is none, so frames are held, not queued: the next
+        session gets a fresh frame at once.
+        """
+        sink = self._target.resolve() if self._target is not None else None
+        if isinstance(sink, GatedVideoSink) and not sink.accepting_video:
+            sink = None
+        if sink is None and self._had_sink and not self._sink_lost:
+            self._sink_lost = True
+            logger.warning("the realtime session went away; video waits for the next one")
+            self._emit_safely("session_lost")
+        elif sink is not None and self._sink_lost:
+            self._sink_lost = False
+            self._sampler.restart()
+            logger.info("video resumes on a new realtime session")
+            self._emit_safely("session_resumed")
+        self._had_sink = self._had_sink or sink is not None
+        return sink
+
     def _needs_calibration(self) -> bool:
         return self._bytes_per_pixel is None or self._stats.frames_sent % _CALIBRATE_EVERY == 0
 
     def _notify(self) -> None:
-        """Emit ``stats_updated``, so that a failing listener cannot stop the video.
+        """Emit ``stats_updated``, so that a failing listener cannot stop the video."""
+        self._emit_safely("stats_updated")
+
+    def _emit_safely(self, event: VisionEventTypes) -> None:
+        """Emit ``event`` so that a failing listener cannot stop the video.
 
         The emitter logs a listener's exceptions except ``TypeError``, which it re-raises: out
         of the reader, that would end the stream of the track.
         """
         try:
-            self.emit("stats_updated")
+            self.emit(event)
         except Exception as error:
             self._log_once(
                 f"listener:{type(error).__name__}",
-                "a stats_updated listener failed (%s); streaming goes on",
+                "a %s listener failed (%s); streaming goes on",
+                event,
                 type(error).__name__,
             )
 

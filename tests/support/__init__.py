@@ -4,4 +4,5 @@
 - ``video``: the synthetic picture, ``Camera`` (a real ``rtc.VideoSource`` fed by hand),
   ``RecordingSink``, ``settled()`` and ``feed()``.
 - ``pgbouncer``: a real PgBouncer in front of the test PostgreSQL.
+- ``tcp_proxy``: ``TcpProxy``, a TCP path a test cuts (reset, refuse) between client and server.
 """

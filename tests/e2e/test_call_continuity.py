@@ -1,0 +1,326 @@
+"""Network faults between the real clients and the emulator: the call goes on, or ends cleanly.
+
+A ``TcpProxy`` sits between LiveKit's Google ``RealtimeModel`` (google-genai, TLS) and
+``FakeGeminiLive``; a real ``AgentSession`` runs on ``CallSupervisor.model``, a VisionStreamer
+sends a synthetic camera and a CostTracker prices the call. Each case cuts the path, then checks
+what a clinic would: the call resumed (or ended once, cleanly), the patient was told once, the
+conversation carried over, cost is exact for the turns that happened, one ledger row, nothing
+left running. Each case prints its figures (time to resume, turns and frames lost).
+
+The "30 s" and "past the bound" cases run on a policy scaled down (``ReconnectPolicy.scaled``)
+with the cut scaled alike: a refused connect fails in microseconds, so the attempts of a scaled
+run are those of the full-length one, in proportion (see ``tests/support/tcp_proxy.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import pytest
+from google.genai import types
+from livekit.agents import Agent, AgentSession, CloseEvent, ErrorEvent
+from livekit.plugins import google
+
+from livekit_plugins_medvision import PatientContextProvider, RealtimeUnavailableError
+from livekit_plugins_medvision.continuity import (
+    CallEndedEvent,
+    CallSupervisor,
+    ReconnectPolicy,
+    SessionLostEvent,
+    SessionRestoredEvent,
+)
+from livekit_plugins_medvision.costs import CostTracker, UsageUpdatedEvent
+from livekit_plugins_medvision.testing import FakeGeminiLive, SyntheticCamera
+from livekit_plugins_medvision.vision import VisionStreamer
+
+from ..support.tcp_proxy import TcpProxy
+
+pytestmark = [pytest.mark.e2e, pytest.mark.db]
+
+T = TypeVar("T")
+NOTICE = "Line back: tell the patient once."
+CAMERA_FPS = 5.0
+
+
+@dataclass
+class Call:
+    """One call through the proxy, and what happened in it."""
+
+    server: FakeGeminiLive
+    proxy: TcpProxy
+    supervisor: CallSupervisor
+    session: AgentSession[None]
+    tracker: CostTracker
+    streamer: VisionStreamer
+    lost: list[SessionLostEvent] = field(default_factory=list)
+    restored: list[SessionRestoredEvent] = field(default_factory=list)
+    ended: list[CallEndedEvent] = field(default_factory=list)
+    closed: list[CloseEvent] = field(default_factory=list)
+    errors: list[ErrorEvent] = field(default_factory=list)
+    vision: list[tuple[str, float]] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    turns: asyncio.Queue[UsageUpdatedEvent] = field(default_factory=asyncio.Queue)
+
+    async def until(self, predicate: str, seconds: float = 10.0) -> None:
+        """Wait until ``getattr(self, predicate)`` is non-empty, on the events that fill it."""
+        async with asyncio.timeout(seconds):
+            while not getattr(self, predicate):
+                self.changed.clear()
+                await self.changed.wait()
+
+    async def turn(self) -> None:
+        """Ask for a reply and wait until its usage is counted."""
+        reply = await self.session.generate_reply()
+        assert not reply.interrupted
+        async with asyncio.timeout(10):
+            await self.turns.get()
+
+    def note(self, box: list[T], event: T) -> None:
+        box.append(event)
+        self.changed.set()
+
+
+@asynccontextmanager
+async def open_call(policy: ReconnectPolicy) -> AsyncIterator[Call]:
+    """Start a supervised call through a proxy; close everything, in the worker's order, after."""
+    async with FakeGeminiLive() as server, TcpProxy(server.port) as proxy:
+        streamer = VisionStreamer(fps=1.0, silent_fps=1.0, max_size=320, change_threshold=0.0)
+        model = google.realtime.RealtimeModel(
+            api_key="fake",
+            http_options=types.HttpOptions(
+                base_url=f"https://127.0.0.1:{proxy.port}",
+                async_client_args={"ssl": server.ssl_context()},
+            ),
+            image_encode_options=streamer.image_encode_options(),
+        )
+        supervisor = CallSupervisor(model, policy=policy, notice=NOTICE)
+        session = AgentSession[None](llm=supervisor.model)
+        tracker = CostTracker(model.model)
+        call = Call(server, proxy, supervisor, session, tracker, streamer)
+        supervisor.on("session_lost", lambda e: call.note(call.lost, e))
+        supervisor.on("session_restored", lambda e: call.note(call.restored, e))
+        supervisor.on("call_ended", lambda e: call.note(call.ended, e))
+        session.on("close", lambda e: call.note(call.closed, e))
+        session.on("error", lambda e: call.note(call.errors, e))
+        for name in ("session_lost", "session_resumed"):
+            streamer.on(name, lambda n=name: call.note(call.vision, (n, time.monotonic())))
+        tracker.on("usage_updated", call.turns.put_nowait)
+        tracker.attach(session)
+        tracker.attach_vision(streamer)
+        camera = SyntheticCamera(width=640, height=360, fps=CAMERA_FPS)
+        try:
+            supervisor.attach(session)  # before start: a close during start is seen too
+            await session.start(Agent(instructions="You help a clinic."), record=False)
+            camera.start()
+            await streamer.start(session, track=camera.track)
+            await server.wait_for_images(1)
+            yield call
+        finally:
+            await camera.aclose()
+            await streamer.aclose()
+            await session.aclose()
+            await tracker.aclose()
+            await model.aclose()
+
+
+async def write_one_ledger_row(call: Call, pg_dsn: str) -> int:
+    """End the call as the worker does (one ledger row); return the rows in the ledger."""
+    provider = await PatientContextProvider.connect(pg_dsn)
+    try:
+        await provider.migrate()
+        await call.tracker.write_ledger(provider.pool, job_id="AJ_fault", room_name="fault")
+        rows = await provider.pool.fetch("SELECT turns FROM medvision.cost_ledger")
+    finally:
+        await provider.aclose()
+    assert [row["turns"] for row in rows] == [call.tracker.report().turns]
+    return len(rows)
+
+
+def check_cost_exact(call: Call) -> None:
+    """The tracker priced exactly the turns the emulator answered, from their usage."""
+    reference = CostTracker(call.tracker.model)
+    for turn in call.server.received.turns:
+        reference.track_usage(turn.usage)
+    report, expected = call.tracker.report(), reference.report()
+    assert report.turns == expected.turns == len(call.server.received.turns)
+    assert report.total_usd == expected.total_usd
+    assert report.total_usd is not None and report.total_usd > 0
+
+
+def check_nothing_left() -> None:
+    gc.collect()
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+    assert [t.name for t in threading.enumerate() if t.name.startswith("medvision")] == []
+
+
+def figures(case: str, call: Call, lost_turns: int, resume_s: float | None) -> None:
+    images = call.server.received.images
+    by_connection = sorted({image.connection for image in images})
+    gap = None
+    if len(by_connection) > 1:
+        before = [i.at for i in images if i.connection < by_connection[-1]]
+        after = [i.at for i in images if i.connection == by_connection[-1]]
+        gap = min(after) - max(before)
+    frames_lost = None if gap is None else max(round(gap * call.streamer.options.fps) - 1, 0)
+    outage = call.supervisor.outages[-1].seconds if call.supervisor.outages else None
+    print(
+        f"\nFAULT {case}: resume {resume_s if resume_s is None else round(resume_s, 2)} s after "
+        f"the path came back; outage {outage if outage is None else round(outage, 2)} s; "
+        f"attempts {[o.attempts for o in call.supervisor.outages]}; video gap "
+        f"{gap if gap is None else round(gap, 2)} s = {frames_lost} frames lost at 1 fps; "
+        f"turns lost {lost_turns}; turns {len(call.server.received.turns)}, "
+        f"{call.tracker.report().total_usd} USD"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cut_s", "policy"),
+    [
+        pytest.param(1.0, ReconnectPolicy(), id="cut-1s"),
+        pytest.param(5.0, ReconnectPolicy(), id="cut-5s"),
+        # 30 s against the default 60 s bound, everything scaled by 1/10
+        pytest.param(3.0, ReconnectPolicy().scaled(0.1), id="cut-30s-scaled"),
+    ],
+)
+async def test_a_cut_within_the_bound_resumes_the_call_with_its_history(
+    cut_s: float, policy: ReconnectPolicy, pg_dsn: str
+) -> None:
+    async with open_call(policy) as call:
+        await call.turn()
+        said = call.server.received.turns[0].reply_text
+
+        await call.proxy.cut()
+        await call.until("lost")
+        # a turn asked for during the outage ends at once instead of hanging the agent
+        lost_turn = await call.session.generate_reply()
+        assert lost_turn.done()
+        await asyncio.sleep(cut_s)  # the fault itself
+        back = time.monotonic()
+        await call.proxy.restore()
+        await call.until("restored", seconds=policy.max_delay_s + 10)
+        resume_s = time.monotonic() - back
+        await call.server.wait_for_turns(2)  # the notice
+        await call.turns.get()
+        await call.turn()
+        await call.server.wait_for(lambda r: len(r.images_on(2)) >= 1, what="frames resumed")
+
+        assert len(call.lost) == len(call.restored) == 1
+        assert call.lost[0].error_type == "ConnectionRefusedError"
+        restored = call.restored[0]
+        assert restored.attempts >= 1
+        assert call.closed == [] and call.ended == []
+        # the AgentSession saw the loss as recoverable, and never an unrecoverable error
+        assert [e.error.recoverable for e in call.errors if not e.error.recoverable] == []
+        # the streamer said it lost the session and resumed on the new one, once each
+        assert [name for name, _ in call.vision] == ["session_lost", "session_resumed"]
+        # the new connection was primed with the conversation, and the patient told once
+        received = call.server.received
+        new_texts = [t.text for t in received.texts if t.connection == 2]
+        assert said in new_texts
+        assert [t.text for t in received.texts].count(NOTICE) == 1
+        assert [turn.connection for turn in received.turns] == [1, 2, 2]
+        check_cost_exact(call)
+        figures(f"cut {cut_s:g}s, policy x{policy.max_outage_s / 60:g}", call, 1, resume_s)
+
+    assert call.ended[0].reason == "closed"
+    assert await write_one_ledger_row(call, pg_dsn) == 1
+    check_nothing_left()
+
+
+async def test_a_cut_past_the_bound_ends_the_call_once_with_its_cost(pg_dsn: str) -> None:
+    policy = ReconnectPolicy().scaled(0.05)  # a 3 s bound
+    async with open_call(policy) as call:
+        await call.turn()
+        await call.proxy.cut()
+        await call.until("lost")
+        await call.until("ended", seconds=policy.max_outage_s + 10)
+        await call.until("closed")
+        figures("cut past the bound, policy x0.05", call, 0, None)
+
+        assert call.restored == []
+        assert call.ended[0].reason == "outage_too_long"
+        outage = call.ended[0].outage_s
+        assert outage is not None and outage >= policy.max_outage_s
+        assert [type(e.error.error) for e in call.errors if not e.error.recoverable] == [
+            RealtimeUnavailableError
+        ]
+        assert [name for name, _ in call.vision] == ["session_lost"]
+        assert [turn.connection for turn in call.server.received.turns] == [1]
+        check_cost_exact(call)
+
+    assert len(call.ended) == 1
+    assert await write_one_ledger_row(call, pg_dsn) == 1
+    check_nothing_left()
+
+
+async def test_a_reset_with_the_path_up_is_resumed_by_the_plugin_alone(pg_dsn: str) -> None:
+    async with open_call(ReconnectPolicy()) as call:
+        await call.turn()
+        await call.proxy.reset()
+        await call.server.wait_for_connections(2)
+        await call.turn()
+        await call.server.wait_for(lambda r: len(r.images_on(2)) >= 1, what="frames resumed")
+        received = call.server.received
+        resume_s = received.setups[1].at - (received.connections[0].closed_at or 0.0)
+        figures("reset only", call, 0, resume_s)
+
+        # google's own reconnect (with its resumption handle) was enough: no outage
+        assert call.lost == [] and call.restored == [] and call.vision == []
+        assert received.setups[1].resumption_handle is not None
+        assert [turn.connection for turn in received.turns] == [1, 2]
+        check_cost_exact(call)
+
+    assert await write_one_ledger_row(call, pg_dsn) == 1
+    check_nothing_left()
+
+
+async def test_a_fault_a_new_connection_cannot_fix_ends_the_call_at_once() -> None:
+    async with open_call(ReconnectPolicy()) as call:
+        await call.turn()
+        # 1007: the service's "invalid argument", sent when the context is exhausted; the same
+        # context would fail again on a new connection
+        await call.server.close_all(code=1007, reason="Request contains an invalid argument.")
+        await call.until("ended")
+
+        assert call.lost == [] and call.restored == []
+        assert call.ended[0].reason == "model_error"
+        assert call.server.open_connections == 0
+        check_cost_exact(call)
+    check_nothing_left()
+
+
+async def test_a_model_never_reached_is_not_waited_for() -> None:
+    # A wrong address or a refused key shows at the first connect: that is not a blink.
+    async with FakeGeminiLive() as server, TcpProxy(server.port) as proxy:
+        await proxy.cut()
+        model = google.realtime.RealtimeModel(
+            api_key="fake",
+            http_options=types.HttpOptions(
+                base_url=f"https://127.0.0.1:{proxy.port}",
+                async_client_args={"ssl": server.ssl_context()},
+            ),
+        )
+        supervisor = CallSupervisor(model)
+        session = AgentSession[None](llm=supervisor.model)
+        ended: asyncio.Future[CallEndedEvent] = asyncio.get_running_loop().create_future()
+        supervisor.on("call_ended", ended.set_result)
+        lost: list[SessionLostEvent] = []
+        supervisor.on("session_lost", lost.append)
+        try:
+            supervisor.attach(session)
+            await session.start(Agent(instructions="You help a clinic."), record=False)
+            async with asyncio.timeout(10):
+                assert (await ended).reason == "model_error"
+        finally:
+            await session.aclose()
+            await model.aclose()
+        assert lost == [] and supervisor.outages == ()
+        assert server.received.connections == []
+    check_nothing_left()
