@@ -34,6 +34,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, room_io
 
 from livekit_plugins_medvision import PatientContextProvider
 from livekit_plugins_medvision.avatars import start_avatar
+from livekit_plugins_medvision.continuity import CallEndedEvent
 
 server = AgentServer()
 
@@ -77,6 +78,12 @@ async def entrypoint(ctx: JobContext) -> None:
     )
     call = build_call(settings, context)
 
+    def on_call_ended(event: CallEndedEvent) -> None:
+        # the model stayed unreachable, or the session closed: end the job, whose shutdown
+        # callback writes the call's one ledger row
+        ctx.shutdown(f"call ended: {event.reason}")
+
+    call.supervisor.on("call_ended", on_call_ended)
     await _start_avatar(provider, settings, call.session, ctx.room)
     await call.session.start(
         call.agent,

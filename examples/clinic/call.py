@@ -15,6 +15,7 @@ from livekit.agents import NOT_GIVEN, Agent, AgentSession, NotGivenOr
 from livekit.plugins import google
 
 from livekit_plugins_medvision import (
+    CallSupervisor,
     PatientContext,
     PatientContextProvider,
     VisionStreamer,
@@ -46,14 +47,27 @@ _BUDGET_HARD_NOTICE: Final[dict[Language, str]] = {
 }
 
 
+_LINE_BACK_NOTICE: Final[dict[Language, str]] = {
+    "pt-BR": (
+        "A ligação com o paciente caiu por um instante e já voltou. Avise-o com calma, em uma "
+        "frase, peça que repita o que disse nesse meio tempo e continue a consulta."
+    ),
+    "en": (
+        "The line to the patient dropped for a moment and is back now. Tell them so in one "
+        "short, calm sentence, ask them to repeat anything they said meanwhile, then carry on."
+    ),
+}
+
+
 @dataclass(frozen=True)
 class ClinicCall:
-    """One call's parts: the agent session, its vision streamer and its cost tracker."""
+    """One call's parts: the agent session, its vision streamer, cost tracker and supervisor."""
 
     session: AgentSession[None]
     agent: Agent
     streamer: VisionStreamer
     tracker: CostTracker
+    supervisor: CallSupervisor
     instructions: str
 
 
@@ -64,7 +78,7 @@ def build_call(
     api_key: NotGivenOr[str] = NOT_GIVEN,
     http_options: NotGivenOr[types.HttpOptions] = NOT_GIVEN,
 ) -> ClinicCall:
-    """Build the model, session, streamer and tracker of one call (nothing is started).
+    """Build the model, session, streamer, tracker and supervisor of one call (nothing starts).
 
     Args:
         settings: The agent's settings.
@@ -96,7 +110,10 @@ def build_call(
             turn_coverage=types.TurnCoverage.TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO
         ),
     )
-    session: AgentSession[None] = AgentSession(llm=model)
+    # a lost Gemini Live connection is reconnected for up to 60 s instead of ending the call
+    supervisor = CallSupervisor(model, notice=_LINE_BACK_NOTICE[settings.language])
+    session: AgentSession[None] = AgentSession(llm=supervisor.model)
+    supervisor.attach(session)
     tracker = CostTracker(
         settings.model,
         budget=Budget(soft_usd=settings.budget_soft_usd, hard_usd=settings.budget_hard_usd),
@@ -117,7 +134,8 @@ def build_call(
 
     tracker.on("video_degraded", on_video_degraded)
     tracker.on("budget_hard_exceeded", on_budget_hard)
-    return ClinicCall(session, Agent(instructions=instructions), streamer, tracker, instructions)
+    agent = Agent(instructions=instructions)
+    return ClinicCall(session, agent, streamer, tracker, supervisor, instructions)
 
 
 async def finish_call(

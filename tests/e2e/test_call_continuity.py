@@ -68,10 +68,10 @@ class Call:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     turns: asyncio.Queue[UsageUpdatedEvent] = field(default_factory=asyncio.Queue)
 
-    async def until(self, predicate: str, seconds: float = 10.0) -> None:
-        """Wait until ``getattr(self, predicate)`` is non-empty, on the events that fill it."""
+    async def until(self, box: str, count: int = 1, seconds: float = 10.0) -> None:
+        """Wait until the list ``box`` holds ``count`` events, on the events that fill it."""
         async with asyncio.timeout(seconds):
-            while not getattr(self, predicate):
+            while len(getattr(self, box)) < count:
                 self.changed.clear()
                 await self.changed.wait()
 
@@ -323,4 +323,78 @@ async def test_a_model_never_reached_is_not_waited_for() -> None:
             await model.aclose()
         assert lost == [] and supervisor.outages == ()
         assert server.received.connections == []
+    check_nothing_left()
+
+
+async def test_two_outages_are_two_restores_and_the_call_ends_once(pg_dsn: str) -> None:
+    policy = ReconnectPolicy().scaled(0.1)
+    async with open_call(policy) as call:
+        await call.turn()
+        for outage in (1, 2):
+            await call.proxy.cut()
+            await call.until("lost", outage)
+            await call.proxy.restore()
+            await call.until("restored", outage)
+            await call.turns.get()  # the notice
+            await call.turn()
+
+        assert [e.outage for e in call.lost] == [e.outage for e in call.restored] == [1, 2]
+        received = call.server.received
+        assert [turn.connection for turn in received.turns] == [1, 2, 2, 3, 3]
+        assert [t.text for t in received.texts].count(NOTICE) == 2
+        assert [o.restored for o in call.supervisor.outages] == [True, True]
+        check_cost_exact(call)
+
+    assert [e.reason for e in call.ended] == ["closed"]
+    assert await write_one_ledger_row(call, pg_dsn) == 1
+    check_nothing_left()
+
+
+async def test_a_call_closed_during_an_outage_stops_reconnecting() -> None:
+    async with open_call(ReconnectPolicy()) as call:
+        await call.turn()
+        await call.proxy.cut()
+        await call.until("lost")
+        await call.session.aclose()  # the patient hung up, or the job ended
+
+        assert [e.reason for e in call.ended] == ["closed"]
+        assert call.restored == []
+        check_cost_exact(call)
+    # the reconnect loop was cancelled with the session: nothing waits out the 60 s bound
+    check_nothing_left()
+
+
+async def test_without_a_supervisor_a_cut_ends_the_call_and_the_streamer_says_so() -> None:
+    # What the supervisor is for: livekit-plugins-google 1.8.9 retries a lost connection once,
+    # 0.1 s later; while the path is down that connect fails and the AgentSession closes.
+    async with FakeGeminiLive() as server, TcpProxy(server.port) as proxy:
+        streamer = VisionStreamer(fps=1.0, silent_fps=1.0, max_size=320, change_threshold=0.0)
+        model = google.realtime.RealtimeModel(
+            api_key="fake",
+            http_options=types.HttpOptions(
+                base_url=f"https://127.0.0.1:{proxy.port}",
+                async_client_args={"ssl": server.ssl_context()},
+            ),
+            image_encode_options=streamer.image_encode_options(),
+        )
+        session = AgentSession[None](llm=model)
+        closed: asyncio.Future[CloseEvent] = asyncio.get_running_loop().create_future()
+        session.on("close", closed.set_result)
+        gone = asyncio.Event()
+        streamer.on("session_lost", gone.set)
+        camera = SyntheticCamera(width=640, height=360, fps=CAMERA_FPS)
+        try:
+            await session.start(Agent(instructions="You help a clinic."), record=False)
+            camera.start()
+            await streamer.start(session, track=camera.track)
+            await server.wait_for_images(1)
+            await proxy.cut()
+            async with asyncio.timeout(10):
+                assert (await closed).error is not None
+                await gone.wait()
+        finally:
+            await camera.aclose()
+            await streamer.aclose()
+            await session.aclose()
+            await model.aclose()
     check_nothing_left()
