@@ -25,7 +25,7 @@ from typing import TypeVar
 
 import pytest
 from google.genai import types
-from livekit.agents import Agent, AgentSession, CloseEvent, ErrorEvent
+from livekit.agents import NOT_GIVEN, Agent, AgentSession, CloseEvent, ErrorEvent
 from livekit.plugins import google
 
 from livekit_plugins_medvision import PatientContextProvider, RealtimeUnavailableError
@@ -87,19 +87,26 @@ class Call:
         self.changed.set()
 
 
+def model_via(
+    proxy: TcpProxy, server: FakeGeminiLive, streamer: VisionStreamer | None = None
+) -> google.realtime.RealtimeModel:
+    """The google RealtimeModel reaching the emulator through the proxy (TLS end to end)."""
+    return google.realtime.RealtimeModel(
+        api_key="fake",
+        http_options=types.HttpOptions(
+            base_url=f"https://127.0.0.1:{proxy.port}",
+            async_client_args={"ssl": server.ssl_context()},
+        ),
+        image_encode_options=NOT_GIVEN if streamer is None else streamer.image_encode_options(),
+    )
+
+
 @asynccontextmanager
 async def open_call(policy: ReconnectPolicy) -> AsyncIterator[Call]:
     """Start a supervised call through a proxy; close everything, in the worker's order, after."""
     async with FakeGeminiLive() as server, TcpProxy(server.port) as proxy:
         streamer = VisionStreamer(fps=1.0, silent_fps=1.0, max_size=320, change_threshold=0.0)
-        model = google.realtime.RealtimeModel(
-            api_key="fake",
-            http_options=types.HttpOptions(
-                base_url=f"https://127.0.0.1:{proxy.port}",
-                async_client_args={"ssl": server.ssl_context()},
-            ),
-            image_encode_options=streamer.image_encode_options(),
-        )
+        model = model_via(proxy, server, streamer)
         supervisor = CallSupervisor(model, policy=policy, notice=NOTICE)
         session = AgentSession[None](llm=supervisor.model)
         tracker = CostTracker(model.model)
@@ -300,13 +307,7 @@ async def test_a_model_never_reached_is_not_waited_for() -> None:
     # A wrong address or a refused key shows at the first connect: that is not a blink.
     async with FakeGeminiLive() as server, TcpProxy(server.port) as proxy:
         await proxy.cut()
-        model = google.realtime.RealtimeModel(
-            api_key="fake",
-            http_options=types.HttpOptions(
-                base_url=f"https://127.0.0.1:{proxy.port}",
-                async_client_args={"ssl": server.ssl_context()},
-            ),
-        )
+        model = model_via(proxy, server)
         supervisor = CallSupervisor(model)
         session = AgentSession[None](llm=supervisor.model)
         ended: asyncio.Future[CallEndedEvent] = asyncio.get_running_loop().create_future()
@@ -369,14 +370,7 @@ async def test_without_a_supervisor_a_cut_ends_the_call_and_the_streamer_says_so
     # 0.1 s later; while the path is down that connect fails and the AgentSession closes.
     async with FakeGeminiLive() as server, TcpProxy(server.port) as proxy:
         streamer = VisionStreamer(fps=1.0, silent_fps=1.0, max_size=320, change_threshold=0.0)
-        model = google.realtime.RealtimeModel(
-            api_key="fake",
-            http_options=types.HttpOptions(
-                base_url=f"https://127.0.0.1:{proxy.port}",
-                async_client_args={"ssl": server.ssl_context()},
-            ),
-            image_encode_options=streamer.image_encode_options(),
-        )
+        model = model_via(proxy, server, streamer)
         session = AgentSession[None](llm=model)
         closed: asyncio.Future[CloseEvent] = asyncio.get_running_loop().create_future()
         session.on("close", closed.set_result)
