@@ -5,6 +5,7 @@ PostgreSQL is real: one embedded server per test session, a fresh database per t
 
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,8 @@ import asyncpg
 import pytest
 
 from livekit_plugins_medvision.patients.embedded import EmbeddedPostgres, start_embedded_postgres
+
+from .support.pg15 import Pg15Server, pg15_missing, start_pg15
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +57,19 @@ async def pg_dsn(postgres_server: EmbeddedPostgres) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg15_server() -> Iterator[Pg15Server]:
+    """Debian's PostgreSQL 15 with TLS on (a trustme certificate), for the whole test session.
+
+    Skips, saying why, where PostgreSQL 15 cannot be installed; in CI, where ``make pytest``
+    installs it, its absence fails the test instead.
+    """
+    missing = pg15_missing()
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    with start_pg15() as server:
+        yield server

@@ -106,7 +106,8 @@ class EmbeddedPostgres:
             return f"postgresql://postgres@/{database}?host={self._socket_dir}&port={self.port}"
         if self._tcp_port is None:
             raise ValueError("tcp: this server was started without listen_tcp=True")
-        return f"postgresql://postgres@127.0.0.1:{self._tcp_port}/{database}"
+        # loopback only, and this build has no TLS: the provider's verify-full default would fail
+        return f"postgresql://postgres@127.0.0.1:{self._tcp_port}/{database}?sslmode=disable"
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: open connections are cut); ``start()`` resumes it."""

@@ -18,7 +18,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable
-from ssl import SSLContext
+from ssl import SSLCertVerificationError, SSLContext
 from types import TracebackType
 from typing import Literal, Self, TypeAlias, TypeGuard, TypeVar
 
@@ -31,6 +31,7 @@ from ..privacy import hash_patient_id
 from . import migrations
 from .models import AvatarConfig, PatientContext, Row, avatar_from_row, patient_from_rows
 from .queries import PATIENT_COLUMNS, REFERENCE_QUERIES, SECTION_COLUMNS, PatientQueries
+from .tls import tls_for
 
 __all__ = ["DEFAULT_PURPOSE", "PatientContextProvider", "PoolMode"]
 
@@ -155,7 +156,11 @@ class PatientContextProvider:
             lookup_timeout: Limit of a whole lookup in seconds, including the wait for a connection.
             audit: Write an access-audit row for every patient-context read.
             queries: The SQL to run; the reference schema's by default.
-            ssl: TLS settings; ``None`` leaves them to the DSN (``sslmode=...``).
+            ssl: TLS settings, which take precedence over the DSN's. ``None``: the DSN's
+                ``sslmode`` if it names one, else verify-full over TCP (the server's certificate
+                must chain to the system's trust store, or to the DSN's ``sslrootcert``, and
+                name the host). A setting weaker than verify-full to a host that is not loopback
+                logs a warning.
             pool_mode: ``"transaction"`` when ``dsn`` goes through a transaction-mode pooler
                 (PgBouncer ``pool_mode = transaction``): asyncpg's prepared-statement cache is
                 turned off, since consecutive transactions may run on different server
@@ -165,6 +170,7 @@ class PatientContextProvider:
         Raises:
             ValueError: an option out of range, or a ``dsn`` or ``ssl`` asyncpg cannot use.
             PatientContextUnavailable: the pool's first connections could not be opened.
+            PatientContextError: the server's TLS certificate could not be verified.
         """
         if not _is_text(dsn):
             raise ValueError("dsn must be a non-empty PostgreSQL connection string")
@@ -185,16 +191,25 @@ class PatientContextProvider:
         if pool_mode not in ("session", "transaction"):
             raise ValueError('pool_mode must be "session" or "transaction"')
         try:
+            tls = tls_for(dsn, ssl)
+        except ValueError as exc:  # its message never quotes the DSN
+            raise ValueError(f"dsn: {exc}") from None
+        try:
             pool = await asyncpg.create_pool(
                 dsn,
                 min_size=min_size,
                 max_size=max_size,
                 command_timeout=command_timeout,
                 timeout=connect_timeout,
-                ssl=ssl,
+                ssl=tls,
                 server_settings={"application_name": _APPLICATION_NAME},
                 statement_cache_size=0 if pool_mode == "transaction" else 100,
             )
+        except SSLCertVerificationError as exc:  # a ValueError too: caught first
+            raise PatientContextError(
+                f"the database server's TLS certificate was refused ({exc.verify_message}): "
+                "trust its authority (ssl= or sslrootcert=) and connect by the name it carries"
+            ) from None
         except ValueError as exc:  # includes asyncpg's ClientConfigurationError
             # not the message: it can quote the DSN, password included
             raise ValueError(
