@@ -15,8 +15,13 @@ import asyncpg
 import pytest
 
 from livekit_plugins_medvision.patients.embedded import EmbeddedPostgres, start_embedded_postgres
+from livekit_plugins_medvision.privacy import HASH_KEY_ENV
 
 from .support.pg15 import Pg15Server, pg15_missing, start_pg15
+
+# One hashing key for the whole run, subprocesses included, so hashes computed here match the
+# ones a demo or worker process writes (without it every process draws its own random key).
+os.environ.setdefault(HASH_KEY_ENV, "6d65647669736e6f6e2d7465737420686173682d6b6579")
 
 
 @pytest.fixture(scope="session")

@@ -9,37 +9,25 @@ The table (``medvision.cost_ledger``) is created by the PatientContextProvider's
 from __future__ import annotations
 
 import json
-import re
+from decimal import Decimal
 
 import asyncpg
 
 from ..errors import CostLedgerError
+from ..privacy import check_patient_hash, hash_room_name
 from .report import CostReport
 
-__all__ = ["check_patient_hash", "insert_ledger_row"]
+__all__ = ["insert_ledger_row"]
 
 _INSERT = """
 INSERT INTO medvision.cost_ledger
-    (job_id, room_name, patient_hash, model, turns, session_seconds, total_usd, report)
+    (job_id, room_hash, patient_hash, model, turns, session_seconds, total_usd, report)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
 RETURNING id
 """
-
-_HASH = re.compile(r"[0-9a-f]{8,128}")
-
-
-def check_patient_hash(patient_hash: object) -> None:
-    """Refuse anything but a hashed patient id (lowercase hex), so no raw id is logged or stored.
-
-    Raises:
-        ValueError: ``patient_hash`` is not ``None`` and not 8-128 lowercase hex characters.
-    """
-    if patient_hash is not None and (
-        not isinstance(patient_hash, str) or not _HASH.fullmatch(patient_hash)
-    ):
-        raise ValueError(
-            "patient_hash must be a hashed patient id (lowercase hex, e.g. from hash_patient_id)"
-        )
+# numeric(14, 6) holds less than 10**8 in absolute value; turns is an integer column
+_MAX_USD = Decimal(10) ** 8
+_MAX_TURNS = 2**31 - 1
 
 
 async def insert_ledger_row(
@@ -57,16 +45,24 @@ async def insert_ledger_row(
 
     Raises:
         ValueError: ``patient_hash`` is not a hashed id.
-        CostLedgerError: the database refused or could not be reached.
+        CostLedgerError: the database refused or could not be reached, or an amount does not
+            fit its column (checked before anything is sent).
     """
     check_patient_hash(patient_hash)
+    if report.total_usd is not None and not abs(report.total_usd) < _MAX_USD:
+        raise CostLedgerError(
+            "cost ledger: total_usd does not fit numeric(14, 6) (at most 99,999,999.999999 "
+            "USD); the usage figures are implausible, see the session's cost report"
+        )
+    if not 0 <= report.turns <= _MAX_TURNS:
+        raise CostLedgerError("cost ledger: turns does not fit its integer column")
     row_id: object = None
     failure: str | None = None
     try:
         row_id = await pool.fetchval(
             _INSERT,
             job_id,
-            room_name,
+            None if room_name is None else hash_room_name(room_name),
             patient_hash,
             report.model,
             report.turns,

@@ -31,6 +31,7 @@ from livekit.agents import (
 from livekit.agents.metrics import RealtimeModelMetrics
 
 from ..log import logger
+from ..privacy import check_patient_hash
 from .budget import Budget, BudgetStep
 from .context import ContextFrames, SlidingWindowLimits
 from .events import (
@@ -40,7 +41,7 @@ from .events import (
     UsageUpdatedEvent,
     VideoDegradedEvent,
 )
-from .ledger import check_patient_hash, insert_ledger_row
+from .ledger import insert_ledger_row
 from .pricing import ModelPricing, pricing_for
 from .report import BucketCost, CostReport
 from .streamer import StreamerStats, VideoStreamer

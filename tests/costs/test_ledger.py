@@ -12,6 +12,7 @@ import pytest
 
 from livekit_plugins_medvision import PatientContextProvider, hash_patient_id
 from livekit_plugins_medvision.costs import CostLedgerError, CostTracker
+from livekit_plugins_medvision.privacy import hash_room_name
 from tests.support.clock import ManualClock
 
 from .factories import usage
@@ -52,11 +53,13 @@ async def test_one_row_per_session_with_the_report(provider: PatientContextProvi
     row = await provider.pool.fetchrow("SELECT * FROM medvision.cost_ledger WHERE id = $1", row_id)
     assert row is not None
     report = tracker.report()
-    assert (row["job_id"], row["room_name"], row["patient_hash"]) == (
+    # the room is often named after the patient: only its keyed hash is stored
+    assert (row["job_id"], row["room_hash"], row["patient_hash"]) == (
         "AJ_1",
-        "clinic-room-7",
+        hash_room_name("clinic-room-7"),
         patient,
     )
+    assert row["room_hash"].startswith("mvr1_")
     assert (row["model"], row["turns"]) == (FLASH, 2)
     # 22,000 x 3 + 774 x 1 + 1,300 x 12 = 82,374 per 1M
     assert row["total_usd"] == report.total_usd == Decimal("0.082374")
@@ -98,6 +101,27 @@ async def test_a_raw_patient_id_is_refused_and_nothing_is_written(
 ) -> None:
     with pytest.raises(ValueError, match="patient_hash"):
         await session().write_ledger(provider.pool, patient_hash="Maria da Silva")
+    assert await provider.pool.fetchval("SELECT count(*) FROM medvision.cost_ledger") == 0
+
+
+@pytest.mark.parametrize("patient_hash", ["Maria da Silva", "12345678909", "0123456789abcdef"])
+async def test_only_the_versioned_hash_form_is_stored(
+    provider: PatientContextProvider, patient_hash: str
+) -> None:
+    # a CPF or an MRN of digits used to pass as "hex"; the hash has its own form now
+    with pytest.raises(ValueError, match="mvh1_"):
+        await session().write_ledger(provider.pool, patient_hash=patient_hash)
+    assert await provider.pool.fetchval("SELECT count(*) FROM medvision.cost_ledger") == 0
+
+
+async def test_a_cost_beyond_the_column_range_is_a_clear_error_before_the_insert(
+    provider: PatientContextProvider,
+) -> None:
+    tracker = CostTracker(FLASH, clock=ManualClock())
+    tracker.track_usage(usage(prompt={"AUDIO": 10**15}, response={"AUDIO": 1}))
+    assert tracker.report().total_usd is not None
+    with pytest.raises(CostLedgerError, match=r"total_usd does not fit numeric\(14, 6\)"):
+        await tracker.write_ledger(provider.pool, room_name="r")
     assert await provider.pool.fetchval("SELECT count(*) FROM medvision.cost_ledger") == 0
 
 

@@ -13,7 +13,7 @@ import pytest
 from clinic_agent import main
 
 from livekit_plugins_medvision.patients import DEMO_PATIENT_IDS, start_embedded_postgres
-from livekit_plugins_medvision.privacy import hash_patient_id
+from livekit_plugins_medvision.privacy import hash_patient_id, hash_room_name
 
 from .conftest import EXAMPLES
 
@@ -78,7 +78,7 @@ async def test_demo_runs_end_to_end_and_writes_the_ledger_row(demo_data: Path) -
         conn = await asyncpg.connect(server.dsn)
         try:
             ledger = await conn.fetchrow(
-                "SELECT patient_hash, turns, room_name FROM medvision.cost_ledger WHERE id = $1",
+                "SELECT patient_hash, turns, room_hash FROM medvision.cost_ledger WHERE id = $1",
                 int(row.group(1)),
             )
         finally:
@@ -88,7 +88,7 @@ async def test_demo_runs_end_to_end_and_writes_the_ledger_row(demo_data: Path) -
     assert ledger is not None
     assert ledger["patient_hash"] == hash_patient_id(DEMO_PATIENT_IDS[0])
     assert ledger["turns"] == int(turns.group(1))
-    assert ledger["room_name"] == "offline-demo"
+    assert ledger["room_hash"] == hash_room_name("offline-demo")
 
 
 async def test_ctrl_c_ends_the_demo_cleanly_with_the_report(demo_data: Path) -> None:

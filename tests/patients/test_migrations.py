@@ -95,7 +95,7 @@ async def test_cost_ledger_has_the_agreed_columns(pg_dsn: str) -> None:
         ("id", "bigint", "NO"),
         ("recorded_at", "timestamp with time zone", "NO"),
         ("job_id", "text", "YES"),
-        ("room_name", "text", "YES"),
+        ("room_hash", "text", "YES"),
         ("patient_hash", "text", "YES"),
         ("model", "text", "NO"),
         ("turns", "integer", "NO"),
