@@ -49,6 +49,7 @@ from .patients import (
     render_patient_context,
 )
 from .privacy import hash_patient_id
+from .production import UnsafeSettingsError, check_production_settings
 from .retry import call_with_retry
 from .tokens import estimate_image_tokens
 from .version import __version__
@@ -92,6 +93,7 @@ __all__ = [
     "ReconnectPolicy",
     "SourceProfile",
     "StreamerClosedError",
+    "UnsafeSettingsError",
     "UsageUpdatedEvent",
     "VideoDegradedEvent",
     "VideoSink",
@@ -103,6 +105,7 @@ __all__ = [
     "VisionUnavailableError",
     "__version__",
     "call_with_retry",
+    "check_production_settings",
     "clinic_instructions",
     "consent_tool",
     "create_avatar",

@@ -19,11 +19,21 @@ from .models import (
 from .prompt import Language, clinic_instructions, render_patient_context
 from .provider import DEFAULT_PURPOSE, PatientContextProvider, PoolMode
 from .queries import REFERENCE_QUERIES, PatientQueries
+from .source import (
+    DEFAULT_PATIENT_ID_SOURCES,
+    PATIENT_ID_SOURCES_ENV,
+    PatientIdSource,
+    PatientRef,
+    parse_patient_id_sources,
+    resolve_patient_id,
+)
 
 __all__ = [
+    "DEFAULT_PATIENT_ID_SOURCES",
     "DEFAULT_PURPOSE",
     "DEMO_CLINIC_ID",
     "DEMO_PATIENT_IDS",
+    "PATIENT_ID_SOURCES_ENV",
     "REFERENCE_QUERIES",
     "Allergy",
     "AvatarConfig",
@@ -35,10 +45,14 @@ __all__ = [
     "Medication",
     "PatientContext",
     "PatientContextProvider",
+    "PatientIdSource",
     "PatientQueries",
+    "PatientRef",
     "PoolMode",
     "VitalSigns",
     "clinic_instructions",
+    "parse_patient_id_sources",
     "render_patient_context",
+    "resolve_patient_id",
     "start_embedded_postgres",
 ]

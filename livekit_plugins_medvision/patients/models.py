@@ -44,8 +44,20 @@ Row: TypeAlias = Mapping[str, object]
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True)
-class Allergy:
+class _PatientData:
+    """Base of the dataclasses that hold patient data: a ``repr`` that shows none of it.
+
+    A value that ends up in a log line, a traceback or an assertion message leaks nothing.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<patient data>)"
+
+
+@dataclass(frozen=True, repr=False)
+class Allergy(_PatientData):
     """A recorded allergy."""
 
     substance: str
@@ -53,24 +65,24 @@ class Allergy:
     severity: str | None = None
 
 
-@dataclass(frozen=True)
-class Medication:
+@dataclass(frozen=True, repr=False)
+class Medication(_PatientData):
     """An active medication."""
 
     name: str
     dosage: str | None = None
 
 
-@dataclass(frozen=True)
-class Condition:
+@dataclass(frozen=True, repr=False)
+class Condition(_PatientData):
     """An active condition (problem-list entry)."""
 
     name: str
     since: date | None = None
 
 
-@dataclass(frozen=True)
-class VitalSigns:
+@dataclass(frozen=True, repr=False)
+class VitalSigns(_PatientData):
     """The most recent set of vital signs and when they were measured."""
 
     measured_at: datetime | None
@@ -83,8 +95,8 @@ class VitalSigns:
     respiratory_rate: int | None = None
 
 
-@dataclass(frozen=True)
-class CareNote:
+@dataclass(frozen=True, repr=False)
+class CareNote(_PatientData):
     """A recent free-text care note."""
 
     written_at: datetime | None
