@@ -6,7 +6,7 @@ Run it three ways:
     python examples/clinic_agent.py dev                  # a worker in development mode
     python examples/clinic_agent.py start                # a production worker
 
-The worker joins a room when dispatched, reads the patient id (``clinic/patient_id.py``), loads
+The worker joins a room when dispatched, reads the patient id (dispatch metadata), loads
 that patient's context from PostgreSQL through one pool (``clinic/database.py``), and talks
 through Gemini Live while a VisionStreamer sends the patient's camera and a CostTracker prices
 the call against a budget (``clinic/call.py``). The demo (``clinic/demo.py``) runs the same
@@ -27,7 +27,6 @@ from pathlib import Path
 from clinic import database
 from clinic.call import ClinicCall, build_call, finish_call
 from clinic.log import logger
-from clinic.patient_id import PatientRef, resolve_patient_id
 from clinic.settings import ClinicSettings, ConfigurationError, livekit_options_given
 from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, room_io
@@ -35,6 +34,7 @@ from livekit.agents import AgentServer, AgentSession, JobContext, room_io
 from livekit_plugins_medvision import PatientContextProvider
 from livekit_plugins_medvision.avatars import start_avatar
 from livekit_plugins_medvision.continuity import CallEndedEvent
+from livekit_plugins_medvision.patients import PatientRef, resolve_patient_id
 
 server = AgentServer()
 
@@ -70,6 +70,8 @@ async def entrypoint(ctx: JobContext) -> None:
         job_metadata=ctx.job.metadata,
         room_metadata=ctx.room.metadata,
         participant_attributes=participant.attributes,
+        participant_can_update_own_attributes=participant.permissions.can_update_metadata,
+        sources=settings.patient_id_sources,
     )
     if patient is not None:
         logger.info("patient id from %s", patient.source, extra={"patient_hash": patient.hashed})
@@ -145,13 +147,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # LiveKit's --url/--api-key/--api-secret stand in for the variables
         try:
             settings = ClinicSettings.from_env(
-                {**os.environ, **livekit_options_given(rest)}, require_livekit=True
+                {**os.environ, **livekit_options_given(rest)},
+                require_livekit=True,
+                production=args.command == "start",
             )
         except ConfigurationError as exc:
             print(exc, file=sys.stderr)
             return 2
-        if settings.database_url is None:
-            os.environ["DATABASE_URL"] = database.start_embedded_database(settings.data_dir)
+        if settings.database_url is None:  # dev only: start refuses to run without one
+            try:
+                os.environ["DATABASE_URL"] = database.start_embedded_database(settings.data_dir)
+            except ModuleNotFoundError as exc:  # the embedded extra
+                print(f"clinic_agent.py dev: {exc}", file=sys.stderr)
+                return 2
     # The entry point behind `python -m livekit.agents start <file>` (and `lk agent`), which
     # finds `server` in this file; `cli.run_app(server)` is deprecated in livekit-agents 1.8.9.
     from livekit.agents.__main__ import main as livekit_main

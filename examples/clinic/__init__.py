@@ -1,7 +1,6 @@
 """The clinic agent's parts, beside the worker in ``examples/clinic_agent.py``.
 
 - ``settings``: the worker's settings, read once from the environment.
-- ``patient_id``: where a call's patient id comes from.
 - ``database``: the patient database: connection, context lookup, avatar row, embedded server.
 - ``call``: one call's model, session, streamer and tracker, built and finished.
 - ``demo``, ``console``, ``scripted_patient``: the offline demo.

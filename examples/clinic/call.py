@@ -29,10 +29,9 @@ from livekit_plugins_medvision.costs import (
     CostTracker,
     VideoDegradedEvent,
 )
-from livekit_plugins_medvision.patients import Language
+from livekit_plugins_medvision.patients import Language, PatientRef
 
 from .log import logger
-from .patient_id import PatientRef
 from .settings import ClinicSettings
 
 _BUDGET_HARD_NOTICE: Final[dict[Language, str]] = {

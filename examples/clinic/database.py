@@ -17,10 +17,9 @@ from livekit_plugins_medvision import (
     PatientContextError,
     PatientContextProvider,
 )
-from livekit_plugins_medvision.patients import REFERENCE_QUERIES, PoolMode
+from livekit_plugins_medvision.patients import REFERENCE_QUERIES, PatientRef, PoolMode
 
 from .log import logger
-from .patient_id import PatientRef
 
 PATIENT_QUERIES: Final = REFERENCE_QUERIES
 """The SQL the worker reads patients with. To read an existing EHR schema instead of the

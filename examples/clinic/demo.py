@@ -23,7 +23,9 @@ from livekit_plugins_medvision.costs import (
 from livekit_plugins_medvision.patients import (
     DEMO_CLINIC_ID,
     DEMO_PATIENT_IDS,
+    PATIENT_ID_KEY,
     Language,
+    resolve_patient_id,
     start_embedded_postgres,
 )
 from livekit_plugins_medvision.testing import FakeGeminiLive, Reply, SyntheticCamera
@@ -31,7 +33,6 @@ from livekit_plugins_medvision.testing import FakeGeminiLive, Reply, SyntheticCa
 from .call import ClinicCall, build_call, finish_call
 from .console import Console
 from .database import load_context, read_avatar_config
-from .patient_id import PATIENT_ID_KEY, resolve_patient_id
 from .scripted_patient import CAMERA_OFF, play_patient
 from .settings import BUDGET_ENV, ClinicSettings
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Final
 
-from livekit_plugins_medvision.patients import Language, PoolMode
+from livekit_plugins_medvision.patients import (
+    PATIENT_ID_SOURCES_ENV,
+    Language,
+    PatientIdSource,
+    PoolMode,
+    parse_patient_id_sources,
+)
+from livekit_plugins_medvision.production import production_problems
 
 REQUIRED_ENV: Final = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "GOOGLE_API_KEY")
 """Variables a real worker cannot start without."""
@@ -36,6 +43,9 @@ class ConfigurationError(Exception):
 class ClinicSettings:
     """The agent's settings, read once from the environment.
 
+    Production (``start``) also passes the package's ``check_production_settings``: a database
+    that verifies its server, the id-hashing key, a ``ws(s)://`` LiveKit URL.
+
     Attributes:
         database_url: PostgreSQL DSN; ``None`` runs an embedded server under ``data_dir``.
         database_pool_mode: ``"transaction"`` when ``database_url`` goes through PgBouncer in
@@ -46,9 +56,9 @@ class ClinicSettings:
         language: Language of the clinic's instructions.
         budget_soft_usd: Spend at which video is turned down.
         budget_hard_usd: Spend at which video stops and the patient is told.
+        patient_id_sources: Where the patient id may come from (``MEDVISION_PATIENT_ID_SOURCES``).
     """
 
-    database_url: str | None = None
     database_pool_mode: PoolMode = "session"
     data_dir: Path = DEFAULT_DATA_DIR
     clinic_id: str | None = None
@@ -56,14 +66,20 @@ class ClinicSettings:
     language: Language = "pt-BR"
     budget_soft_usd: Decimal = Decimal("0.50")
     budget_hard_usd: Decimal = Decimal("1.00")
+    patient_id_sources: tuple[PatientIdSource, ...] = ("job",)
+    # the DSN can carry a password: never in a repr
+    database_url: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], *, require_livekit: bool) -> ClinicSettings:
+    def from_env(
+        cls, env: Mapping[str, str], *, require_livekit: bool, production: bool = False
+    ) -> ClinicSettings:
         """Read the settings from ``env``, checking every variable before failing.
 
         Args:
             env: The environment (``os.environ`` or a test's mapping).
             require_livekit: Also require the LiveKit and Google variables (a real worker).
+            production: Also refuse what would put patient data at risk (``start``).
 
         Raises:
             ConfigurationError: one message naming every missing or malformed variable.
@@ -71,8 +87,12 @@ class ClinicSettings:
         problems: list[str] = []
         if require_livekit:
             missing = [name for name in REQUIRED_ENV if not env.get(name, "").strip()]
+            if production:  # LIVEKIT_URL is checked in full below
+                missing = [name for name in missing if name != "LIVEKIT_URL"]
             if missing:
                 problems.append("missing " + ", ".join(missing))
+        if production:
+            problems += production_problems(env)
         defaults = cls()
         soft = _usd(env, BUDGET_ENV[0], defaults.budget_soft_usd, problems)
         hard = _usd(env, BUDGET_ENV[1], defaults.budget_hard_usd, problems)
@@ -84,7 +104,20 @@ class ClinicSettings:
         pool_mode = _pool_mode(env.get("MEDVISION_DATABASE_POOL_MODE") or "session")
         if pool_mode is None:
             problems.append(f"MEDVISION_DATABASE_POOL_MODE must be one of {', '.join(_POOL_MODES)}")
-        if problems or soft is None or hard is None or language is None or pool_mode is None:
+        sources: tuple[PatientIdSource, ...] = ()
+        try:
+            sources = parse_patient_id_sources(env.get(PATIENT_ID_SOURCES_ENV))
+        except ValueError as exc:
+            if not production:  # already listed by the production check
+                problems.append(str(exc))
+        if (
+            problems
+            or soft is None
+            or hard is None
+            or language is None
+            or pool_mode is None
+            or not sources
+        ):
             raise ConfigurationError(
                 "clinic agent configuration: "
                 + "; ".join(problems)
@@ -100,20 +133,24 @@ class ClinicSettings:
             language=language,
             budget_soft_usd=soft,
             budget_hard_usd=hard,
+            patient_id_sources=sources,
         )
 
 
 def livekit_options_given(args: Sequence[str]) -> dict[str, str]:
-    """The LiveKit variables that LiveKit's own options in ``args`` provide instead.
+    """The LiveKit variables that LiveKit's own options in ``args`` provide instead, and values.
 
     ``--url``, ``--api-key`` and ``--api-secret`` after ``dev``/``start`` stand in for
     ``LIVEKIT_URL``, ``LIVEKIT_API_KEY`` and ``LIVEKIT_API_SECRET``.
     """
-    return {
-        variable: option
-        for option, variable in _LIVEKIT_OPTIONS.items()
-        if any(arg == option or arg.startswith(f"{option}=") for arg in args)
-    }
+    given: dict[str, str] = {}
+    for index, arg in enumerate(args):
+        option, equals, value = arg.partition("=")
+        if option in _LIVEKIT_OPTIONS:
+            if not equals:
+                value = args[index + 1] if index + 1 < len(args) else ""
+            given[_LIVEKIT_OPTIONS[option]] = value
+    return given
 
 
 def _usd(

@@ -21,6 +21,7 @@ from .provider import DEFAULT_PURPOSE, PatientContextProvider, PoolMode
 from .queries import REFERENCE_QUERIES, PatientQueries
 from .source import (
     DEFAULT_PATIENT_ID_SOURCES,
+    PATIENT_ID_KEY,
     PATIENT_ID_SOURCES_ENV,
     PatientIdSource,
     PatientRef,
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_PURPOSE",
     "DEMO_CLINIC_ID",
     "DEMO_PATIENT_IDS",
+    "PATIENT_ID_KEY",
     "PATIENT_ID_SOURCES_ENV",
     "REFERENCE_QUERIES",
     "Allergy",

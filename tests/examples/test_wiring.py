@@ -6,12 +6,11 @@ from decimal import Decimal
 import pytest
 from clinic.call import build_call, finish_call
 from clinic.database import load_context, read_avatar_config
-from clinic.patient_id import PatientRef
 from clinic.settings import ClinicSettings
 
 from livekit_plugins_medvision import PatientContextProvider, clinic_instructions
 from livekit_plugins_medvision.costs import BudgetHardExceededEvent
-from livekit_plugins_medvision.patients import DEMO_CLINIC_ID, DEMO_PATIENT_IDS
+from livekit_plugins_medvision.patients import DEMO_CLINIC_ID, DEMO_PATIENT_IDS, PatientRef
 from livekit_plugins_medvision.privacy import hash_patient_id
 from livekit_plugins_medvision.testing import FakeGeminiLive
 
