@@ -82,7 +82,13 @@ def test_the_demo_needs_no_livekit_or_google_configuration() -> None:
 
 
 def test_the_worker_fails_at_start_up_with_one_message() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in REQUIRED_ENV}
+    line = _start_refusal({k: v for k, v in os.environ.items() if k not in REQUIRED_ENV})
+    for name in REQUIRED_ENV:
+        assert name in line
+
+
+def _start_refusal(env: dict[str, str]) -> str:
+    """Run ``clinic_agent.py start`` in ``env``; check it refused in one line; return it."""
     result = subprocess.run(
         [sys.executable, str(EXAMPLE), "start"],
         env=env,
@@ -94,9 +100,8 @@ def test_the_worker_fails_at_start_up_with_one_message() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1
-    for name in REQUIRED_ENV:
-        assert name in lines[0]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
 
 
 def test_dev_checks_the_configuration_too(
@@ -165,23 +170,11 @@ def test_start_refuses_unsafe_settings_in_one_line_listing_each_fix() -> None:
     env["LIVEKIT_URL"] = "http//bad"
     env["MEDVISION_ID_HASH_KEY"] = "weak-s3cret"
     env["DATABASE_URL"] = "postgresql://agent:pa55word@db.clinic.example/ehr?sslmode=require"
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLE), "start"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
+    line = _start_refusal(env)
     for expected in ("sslmode=require", "verify-full", "MEDVISION_ID_HASH_KEY", "LIVEKIT_URL"):
-        assert expected in lines[0]
-    assert "pa55word" not in result.stderr and "weak-s3cret" not in result.stderr
-    # and never the demo database: nothing was started
-    assert "embedded" not in result.stderr
+        assert expected in line
+    assert "pa55word" not in line and "weak-s3cret" not in line
+    assert "embedded" not in line  # never the demo database
 
 
 def test_start_without_a_database_url_refuses_rather_than_using_demo_data() -> None:
