@@ -13,7 +13,7 @@ import pytest
 from clinic_agent import main
 
 from livekit_plugins_medvision.patients import DEMO_PATIENT_IDS, start_embedded_postgres
-from livekit_plugins_medvision.privacy import hash_patient_id, hash_room_name
+from livekit_plugins_medvision.privacy import HASH_KEY_ENV, hash_patient_id, hash_room_name
 
 from .conftest import EXAMPLES
 
@@ -31,7 +31,8 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDVISION_", "GOOGLE_"))}
-    return {**env, "MEDVISION_DATA_DIR": str(data_dir)}
+    # the run's hashing key, so the ledger's hash can be checked here
+    return {**env, "MEDVISION_DATA_DIR": str(data_dir), HASH_KEY_ENV: os.environ[HASH_KEY_ENV]}
 
 
 async def _run(data_dir: Path, *args: str) -> asyncio.subprocess.Process:
