@@ -139,8 +139,8 @@ class PgBouncer:
         return bouncer
 
     def dsn_for(self, database: str) -> str:
-        """The DSN of ``database`` through PgBouncer."""
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        """The DSN of ``database`` through PgBouncer (loopback, no TLS: sslmode says so)."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}?sslmode=disable"
 
     @property
     def running(self) -> bool:
