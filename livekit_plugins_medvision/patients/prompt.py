@@ -1,15 +1,19 @@
 """The clinic agent's system prompt, with the patient record fenced in as data.
 
-Database text is data, not instructions. Every value from the record is flattened to one line,
-stripped of control and format characters (bidi overrides, zero-width characters), cut to a
-per-field limit with a visible marker, and written between ``<patient_record>`` tags after a
-label telling the model never to follow what it says. Angle brackets and curly braces in the data
-are replaced by look-alikes, so no record can close the fence early or leave a ``{placeholder}``
-in the prompt. The whole section is bounded by ``max_chars``.
+Database text is data, not instructions. Every value from the record is NFKC-normalised (full-width
+and other compatibility forms become plain ones), flattened to one line, stripped of control and
+format characters (bidi overrides, zero-width characters), cut to a per-field limit with a
+visible marker, and written between ``<patient_record>`` tags after a label telling the model
+never to follow what it says. Nothing inside can close the fence: every character that is or
+looks like an angle bracket (``<``, ``‹``, ``〈``, ``⟨``, ``«``, ``＜``, ``❮``, ``˂``, ...) becomes
+a parenthesis, curly braces too (no ``{placeholder}`` survives), and the words
+``patient_record`` lose their underscore. The whole section is bounded by ``max_chars``.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,8 +33,22 @@ _FIELD_CHARS: Final = 120
 _NOTE_CHARS: Final = 600
 _OPEN: Final = "<patient_record>"
 _CLOSE: Final = "</patient_record>"
-# Characters that could forge the fence or a template placeholder, and their stand-ins.
-_LOOKALIKES: Final = str.maketrans({"<": "‹", ">": "›", "{": "(", "}": ")"})
+# Unicode's confusables of "<" and ">" (confusables.txt) and relational signs shaped like them,
+# whose names and decompositions do not give them away; every other look-alike is found by its
+# decomposition or its name.
+_CONFUSABLE_OPEN: Final = frozenset("˂ᐸᚲ𝈶⊲≺⋖⪡")
+_CONFUSABLE_CLOSE: Final = frozenset("˃ᐳ𝈷𖼿⊳≻⋗⪢")
+_BRACKET_WORDS: Final = (
+    "ANGLE",
+    "LESS-THAN",
+    "GREATER-THAN",
+    "CHEVRON",
+    "GUILLEMET",
+    "ARROWHEAD",
+    "POINTING",
+)
+_KEPT_BRACKETS: Final = frozenset("()[]")
+_FENCE_WORD: Final = re.compile(r"patient\W*_\W*record", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -309,15 +327,44 @@ def _time(value: datetime | None, text: _Text) -> str:
 
 
 def _clean(value: str | None, limit: int, truncated: str) -> str:
-    """One line of data: control and format characters out, fence characters swapped, bounded."""
+    """One line of data: normalised, control and format characters out, no fence, bounded."""
     if not value:
         return ""
     kept = "".join(
-        " " if ch.isspace() else ch
-        for ch in value
+        " " if ch.isspace() else _stand_in(ch)
+        for ch in unicodedata.normalize("NFKC", value)
         if ch.isspace() or not unicodedata.category(ch).startswith("C")
     )
-    flat = " ".join(kept.translate(_LOOKALIKES).split())
+    flat = _FENCE_WORD.sub("patient record", " ".join(kept.split()))
     if len(flat) <= limit:
         return flat
     return f"{flat[:limit].rstrip()}… {truncated}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _stand_in(ch: str) -> str:
+    """``ch``, or a parenthesis if it is or looks like a bracket that could forge the fence.
+
+    Angle brackets and whatever decomposes to one (``＜``, ``﹤``, ``≮``), their confusables,
+    characters named like them (``‹``, ``«``, ``〈``, ``⟨``, ``❮``, ``▶``) and every other
+    opening or closing bracket (``{``, ``【``, ``「``) but plain parentheses and square ones.
+    Quotation marks that are not angled (``“``, ``’``) stay.
+    """
+    if ch in _CONFUSABLE_OPEN:
+        return "("
+    if ch in _CONFUSABLE_CLOSE:
+        return ")"
+    if ch in _KEPT_BRACKETS or ch.isalnum():
+        return ch
+    decomposed = unicodedata.normalize("NFKD", ch)
+    name = unicodedata.name(ch, "")
+    bracket_name = any(word in name for word in _BRACKET_WORDS)
+    if (
+        "<" in decomposed
+        or unicodedata.category(ch) == "Ps"
+        or (bracket_name and ("LEFT" in name or name.startswith("LESS-THAN")))
+    ):
+        return "("
+    if ">" in decomposed or unicodedata.category(ch) == "Pe" or bracket_name:
+        return ")"
+    return ch
