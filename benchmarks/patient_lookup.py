@@ -1,14 +1,13 @@
-"""Patient lookups: one pool per job against a new connection per lookup, with and without TLS.
+"""Patient lookups with the access audit on: one pool per job against a new connection per lookup.
 
-Runs an embedded PostgreSQL listening on 127.0.0.1 (TCP clients log in with SCRAM-SHA-256, as on
-a production server) and, for TLS, a TLS-terminating proxy in a
-child process (the embedded build has no SSL): it answers the client's SSLRequest with ``S``,
-completes the handshake with a trustme certificate, and pipes bytes to the plain server. Both
-ways run the same read: the provider's read-only transaction with its statement timeout and the
-reference lookup statement (the access audit is off in both, as the reviewed code had none).
+Runs Debian's PostgreSQL 15 (``tests/support/pg15.py``: durable, fsync on, TCP clients log in
+with SCRAM-SHA-256, TLS with a trustme certificate) and measures, over TCP on 127.0.0.1 without
+and with TLS (verify-full, as the provider connects by default), both ways of reading a patient
+as production reads one: the provider's read-only transaction with its statement timeout and
+the reference lookup statement, then the access-audit row.
 
     python benchmarks/patient_lookup.py            # full run
-    python benchmarks/patient_lookup.py --quick    # about 10 s, to check the script
+    python benchmarks/patient_lookup.py --quick    # about 15 s, to check the script
 
 Prints a table with the ratios and writes ``benchmarks/results/patient_lookup.json``.
 """
@@ -23,29 +22,28 @@ import multiprocessing
 import platform
 import ssl
 import statistics
-import struct
-import tempfile
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import asyncpg
-import trustme
 
 from livekit_plugins_medvision.patients import (
+    DEFAULT_PURPOSE,
     DEMO_PATIENT_IDS,
     REFERENCE_QUERIES,
     PatientContextProvider,
-    start_embedded_postgres,
 )
+
+# the test helpers' real PostgreSQL 15 server, shared with the TLS tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.pg15 import Pg15Server, start_pg15
 
 RESULTS = Path(__file__).parent / "results" / "patient_lookup.json"
 CONCURRENCY = (1, 10, 50)
 POOL_MAX_SIZE = 4
-SSL_REQUEST = struct.pack("!ii", 8, 80877103)
-PASSWORD = "bench-only-secret"
 
 Lookup = Callable[[str], Awaitable[object]]
 
@@ -64,74 +62,31 @@ class Row:
     peak_server_connections: int
 
 
-# --- the TLS-terminating proxy (runs in a child process, so it has a core of its own) ---------
-
-
-def run_proxy(listen_port: int, upstream_port: int, cert: str, key: str, ready: Event) -> None:
-    asyncio.run(_proxy(listen_port, upstream_port, cert, key, ready))
-
-
-async def _proxy(listen_port: int, upstream_port: int, cert: str, key: str, ready: Event) -> None:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            if await reader.readexactly(8) != SSL_REQUEST:
-                writer.close()
-                return
-            writer.write(b"S")
-            await writer.drain()
-            await writer.start_tls(context)
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
-        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
-            writer.close()
-            return
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    server = await asyncio.start_server(handle, "127.0.0.1", listen_port, backlog=512)
-    ready.set()
-    async with server:
-        await server.serve_forever()
-
-
 # --- the two ways of looking a patient up -------------------------------------------------------
 
 
 LOOKUP_SQL = REFERENCE_QUERIES.lookup_statement()
+AUDIT_SQL = REFERENCE_QUERIES.audit or ""
 # what the provider sends to open its read (default statement_timeout of 2 s)
 BEGIN_SQL = "BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = 2000"
 
 
 async def read_with_new_connection(dsn: str, tls: ssl.SSLContext | None, patient_id: str) -> None:
-    """The reviewed pattern: connect, run the provider's read, close."""
-    conn = await asyncpg.connect(dsn, ssl=tls)
+    """The anchor: connect, run the provider's read and write its audit row, close."""
+    conn = await asyncpg.connect(dsn, ssl=tls if tls is not None else False)
     try:
         await conn.execute(BEGIN_SQL)
-        await conn.fetchrow(LOOKUP_SQL, patient_id)
+        row = await conn.fetchrow(LOOKUP_SQL, patient_id)
         await conn.execute("COMMIT")
+        found = row is not None and row["patient"] is not None
+        await conn.execute(AUDIT_SQL, patient_id, found, None, None, DEFAULT_PURPOSE)
     finally:
         await conn.close()
 
 
-async def require_passwords(provider: PatientContextProvider, data_dir: Path) -> None:
-    """Make TCP clients log in with SCRAM-SHA-256, as production servers do (initdb: trust)."""
-    async with provider.pool.acquire() as conn:
-        await conn.execute(f"ALTER USER postgres PASSWORD '{PASSWORD}'")
-        (data_dir / "pg_hba.conf").write_text(
-            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
-        )
-        await conn.execute("SELECT pg_reload_conf()")
+async def audited_read(provider: PatientContextProvider, patient_id: str) -> object:
+    """Ours: the provider's lookup, its audit row included (``audit=True``, the default)."""
+    return await provider.get_patient_context(patient_id, job_id="bench")
 
 
 async def count_connections(admin: asyncpg.Connection[asyncpg.Record]) -> int:
@@ -185,82 +140,47 @@ async def measure(
     )
 
 
-async def benchmark(per_session: dict[int, int], work_dir: Path) -> list[Row]:
-    ca = trustme.CA()
-    leaf = ca.issue_cert("127.0.0.1")
-    cert, key = work_dir / "cert.pem", work_dir / "key.pem"
-    leaf.private_key_pem.write_to_path(str(key))
-    leaf.cert_chain_pems[0].write_to_path(str(cert))
-    for blob in leaf.cert_chain_pems[1:]:
-        blob.write_to_path(str(cert), append=True)
-    client_tls = ssl.create_default_context()
-    ca.configure_trust(client_tls)
-
-    server = await asyncio.to_thread(
-        start_embedded_postgres,
-        work_dir / "pg",
-        listen_tcp=True,
-        durable=False,
-        delete_on_close=True,
-    )
-    spawn = multiprocessing.get_context("spawn")
-    ready = spawn.Event()
-    proxy_port = _free_port()
-    proxy = spawn.Process(
-        target=run_proxy, args=(proxy_port, server.port, str(cert), str(key), ready), daemon=True
-    )
-    proxy.start()
+async def benchmark(per_session: dict[int, int], server: Pg15Server) -> list[Row]:
+    plain = server.dsn(sslmode="disable")  # loopback, no TLS asked for
+    async with await PatientContextProvider.connect(plain) as setup:
+        await setup.seed_demo()
+    admin = await asyncpg.connect(plain)
     try:
-        async with await PatientContextProvider.connect(server.dsn) as setup:
-            await setup.seed_demo()
-            await require_passwords(setup, server.data_dir)
-        if not await asyncio.to_thread(ready.wait, 30):
-            raise RuntimeError("the TLS proxy did not start")
-        admin = await asyncpg.connect(server.dsn)
-        try:
-            rows: list[Row] = []
-            for tls in (False, True):
-                port = proxy_port if tls else server.port
-                dsn = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
-                tls_context = client_tls if tls else None
-                for sessions in CONCURRENCY:
-                    n = per_session[sessions]
+        rows: list[Row] = []
+        for tls in (False, True):
+            # with TLS: verify-full against the server's authority, as the provider insists on
+            dsn = server.dsn() if tls else plain
+            context = server.client_context() if tls else None
+            for sessions in CONCURRENCY:
+                n = per_session[sessions]
+                rows.append(
+                    await measure(
+                        "connect-per-call",
+                        tls,
+                        sessions,
+                        n,
+                        functools.partial(read_with_new_connection, dsn, context),
+                        admin,
+                    )
+                )
+                async with await PatientContextProvider.connect(
+                    dsn, min_size=1, max_size=POOL_MAX_SIZE, ssl=context
+                ) as provider:
+                    for pid in DEMO_PATIENT_IDS:  # warm: connections open, statements prepared
+                        await provider.get_patient_context(pid)
                     rows.append(
                         await measure(
-                            "connect-per-call",
+                            "pooled",
                             tls,
                             sessions,
-                            n,
-                            functools.partial(read_with_new_connection, dsn, tls_context),
+                            n * 4,
+                            functools.partial(audited_read, provider),
                             admin,
                         )
                     )
-                    async with await PatientContextProvider.connect(
-                        dsn, min_size=1, max_size=POOL_MAX_SIZE, audit=False, ssl=tls_context
-                    ) as provider:
-                        for pid in DEMO_PATIENT_IDS:  # warm: connections open, statements prepared
-                            await provider.get_patient_context(pid)
-                        rows.append(
-                            await measure(
-                                "pooled", tls, sessions, n * 4, provider.get_patient_context, admin
-                            )
-                        )
-            return rows
-        finally:
-            await admin.close()
+        return rows
     finally:
-        proxy.terminate()
-        proxy.join(10)
-        await asyncio.to_thread(server.close)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        await admin.close()
 
 
 def report(rows: list[Row]) -> list[dict[str, float | bool]]:
@@ -312,8 +232,8 @@ def main() -> None:
     args = parser.parse_args()
     # lookups per session for the connect-per-call runs; pooled runs do 4x as many
     per_session = {1: 20, 10: 5, 50: 2} if args.quick else {1: 200, 10: 50, 50: 20}
-    with tempfile.TemporaryDirectory(prefix="medvision-bench-") as tmp:
-        rows = asyncio.run(benchmark(per_session, Path(tmp)))
+    with start_pg15(durable=True) as server:  # fsync on: audit rows are really written
+        rows = asyncio.run(benchmark(per_session, server))
     ratios = report(rows)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
@@ -325,6 +245,8 @@ def main() -> None:
                     "cpus": multiprocessing.cpu_count(),
                 },
                 "pool_max_size": POOL_MAX_SIZE,
+                "server": "PostgreSQL 15 (Debian), durable, TLS verify-full when on",
+                "audit": True,
                 "rows": [asdict(r) for r in rows],
                 "ratios": ratios,
             },
