@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 
 from .patients.source import PATIENT_ID_SOURCES_ENV, parse_patient_id_sources
 from .patients.tls import parse_dsn
-from .privacy import hash_key_problem
+from .privacy import HASH_KEY_ENV, hash_key_problem
 
-__all__ = ["UnsafeSettingsError", "check_production_settings", "production_problems"]
+__all__ = ["UnsafeSettingsError", "check_production_settings", "settings_problems"]
 
 _VERIFY_FIX: Final = (
     "remove sslmode from DATABASE_URL (verify-full is the default) or set verify-full"
@@ -43,21 +43,26 @@ class UnsafeSettingsError(ValueError):
         """Each problem with its fix, one sentence each."""
 
 
-def production_problems(env: Mapping[str, str] | None = None) -> list[str]:
-    """Return every problem of the production settings in ``env``, each with its fix.
+def settings_problems(
+    env: Mapping[str, str] | None = None, *, production: bool = True
+) -> list[str]:
+    """Return every problem of the settings in ``env``, each with its fix.
 
     Args:
         env: The environment; ``os.environ`` by default.
+        production: Require what production needs (the database, a verified connection, the
+            hashing key, the LiveKit URL). ``False`` (development) checks only the form of
+            what is set.
     """
     env = os.environ if env is None else env
     problems: list[str] = []
     dsn = env.get("DATABASE_URL", "").strip()
-    if not dsn:
+    if not dsn and production:
         problems.append(
             "DATABASE_URL is unset: set it to the clinic database's postgresql:// URI "
             "(the embedded demo database is for dev and demo only)"
         )
-    else:
+    elif dsn:
         try:
             address = parse_dsn(dsn, env)
         except ValueError as exc:  # never quotes the DSN
@@ -67,18 +72,18 @@ def production_problems(env: Mapping[str, str] | None = None) -> list[str]:
             )
         else:
             weak = address.sslmode not in (None, "verify-full")
-            if weak and address.remote_hosts:
+            if weak and address.remote_hosts and production:
                 problems.append(
                     f"DATABASE_URL (or PGSSLMODE) asks for sslmode={address.sslmode} to a host "
                     f"that is not loopback, which does not verify the server: {_VERIFY_FIX}"
                 )
     key_problem = hash_key_problem(env)
-    if key_problem is not None:
+    if key_problem is not None and (production or env.get(HASH_KEY_ENV, "").strip()):
         problems.append(key_problem)
     url = env.get("LIVEKIT_URL", "").strip()
-    if not url:
+    if not url and production:
         problems.append("LIVEKIT_URL is unset: set it to your LiveKit server, wss://...")
-    elif not _is_websocket_url(url):
+    elif url and not _is_websocket_url(url):
         problems.append(
             "LIVEKIT_URL is not a ws:// or wss:// URL with a host: set it like "
             "wss://your-project.livekit.cloud"
@@ -96,7 +101,7 @@ def check_production_settings(env: Mapping[str, str] | None = None) -> None:
     Raises:
         UnsafeSettingsError: one message listing every problem and its fix.
     """
-    problems = production_problems(env)
+    problems = settings_problems(env)
     if problems:
         raise UnsafeSettingsError(problems)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from livekit_plugins_medvision import UnsafeSettingsError, check_production_settings
-from livekit_plugins_medvision.production import production_problems
+from livekit_plugins_medvision.production import settings_problems
 
 SAFE = {
     "DATABASE_URL": "postgresql://agent:s3cret-pw@db.clinic.example:5432/ehr",
@@ -20,7 +20,7 @@ def test_safe_settings_pass() -> None:
         "postgresql://agent@/ehr?host=/run/postgresql",
         "postgresql://agent:pw@127.0.0.1:5432/ehr?sslmode=disable",
     ):
-        assert production_problems({**SAFE, "DATABASE_URL": dsn}) == []
+        assert settings_problems({**SAFE, "DATABASE_URL": dsn}) == []
 
 
 def test_an_empty_environment_lists_every_problem_with_its_fix_in_one_message() -> None:
@@ -58,5 +58,19 @@ def test_each_unsafe_value_is_named_and_never_echoed(name: str, value: str, expe
 
 
 def test_pgsslmode_counts_like_the_dsn() -> None:
-    problems = production_problems({**SAFE, "PGSSLMODE": "prefer"})
+    problems = settings_problems({**SAFE, "PGSSLMODE": "prefer"})
     assert len(problems) == 1 and "sslmode=prefer" in problems[0]
+
+
+def test_development_checks_only_the_form_of_what_is_set() -> None:
+    assert settings_problems({}, production=False) == []
+    dev = {"LIVEKIT_URL": "http//bad", "DATABASE_URL": "not-a-dsn", "MEDVISION_ID_HASH_KEY": "x"}
+    problems = settings_problems(dev, production=False)
+    assert [p.split()[0] for p in problems] == [
+        "DATABASE_URL",
+        "MEDVISION_ID_HASH_KEY",
+        "LIVEKIT_URL",
+    ]
+    # a weak sslmode is warned at connect in development, refused only in production
+    weak = {"DATABASE_URL": "postgresql://a@db/x?sslmode=require"}
+    assert settings_problems(weak, production=False) == []

@@ -15,7 +15,7 @@ from livekit_plugins_medvision.patients import (
     PoolMode,
     parse_patient_id_sources,
 )
-from livekit_plugins_medvision.production import production_problems
+from livekit_plugins_medvision.production import settings_problems
 
 REQUIRED_ENV: Final = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "GOOGLE_API_KEY")
 """Variables a real worker cannot start without."""
@@ -91,8 +91,7 @@ class ClinicSettings:
                 missing = [name for name in missing if name != "LIVEKIT_URL"]
             if missing:
                 problems.append("missing " + ", ".join(missing))
-        if production:
-            problems += production_problems(env)
+            problems += settings_problems(env, production=production)
         defaults = cls()
         soft = _usd(env, BUDGET_ENV[0], defaults.budget_soft_usd, problems)
         hard = _usd(env, BUDGET_ENV[1], defaults.budget_hard_usd, problems)
@@ -108,7 +107,7 @@ class ClinicSettings:
         try:
             sources = parse_patient_id_sources(env.get(PATIENT_ID_SOURCES_ENV))
         except ValueError as exc:
-            if not production:  # already listed by the production check
+            if not require_livekit:  # else settings_problems lists it
                 problems.append(str(exc))
         if (
             problems

