@@ -277,3 +277,26 @@ async def test_context_window_compression_lifts_the_session_cap() -> None:
 def _tiny_jpeg_message() -> dict[str, object]:
     data = base64.b64encode(encode_image(16, 16)).decode()
     return {"realtime_input": {"video": {"data": data, "mimeType": "image/jpeg"}}}
+
+
+async def test_an_undecodable_frame_can_be_kept_instead_of_refused() -> None:
+    garbage = base64.b64encode(b"not a jpeg").decode()
+    message = {"realtime_input": {"video": {"data": garbage, "mimeType": "image/jpeg"}}}
+    async with FakeGeminiLive(unverified=Unverified(reject_undecodable_frames=False)) as server:
+        async with raw_session(server) as socket:
+            await socket.send(json.dumps(message))
+            await socket.send(json.dumps({"realtime_input": {"text": "and this?"}}))
+            await server.wait_for_turns(1)
+    (image,) = server.received.images
+    assert (image.format, image.width, image.height, image.size_bytes) == ("", 0, 0, 10)
+    assert server.received.rejected == []
+
+
+async def test_several_realtime_fields_in_one_message_can_be_accepted() -> None:
+    both = {"realtime_input": {"text": "a", "audioStreamEnd": True}}
+    async with FakeGeminiLive(unverified=Unverified(one_field_per_realtime_input=False)) as server:
+        async with raw_session(server) as socket:
+            await socket.send(json.dumps(both))
+            await server.wait_for_turns(1)
+    assert server.received.rejected == []
+    assert (server.received.texts[0].text, server.received.audio_stream_ends) == ("a", 1)

@@ -142,3 +142,20 @@ async def test_no_interruption_when_the_setup_asks_for_none(
         await read_until(session, has_usage)
     assert not server.received.turns[0].interrupted
     assert server.received.interruptions == 0
+
+
+async def test_a_client_turn_during_an_answer_interrupts_it(
+    server: FakeGeminiLive, client: genai.Client
+) -> None:
+    server.queue_reply(Reply(text="A long answer.", audio_seconds=5.0))
+    async with client.aio.live.connect(model=MODEL, config=SPOKEN) as session:
+        await session.send_realtime_input(text="Tell me everything.")
+        await read_until(
+            session, lambda m: bool(m.server_content and m.server_content.generation_complete)
+        )
+        await session.send_client_content(
+            turns=types.Content(role="user", parts=[types.Part(text="Stop.")]), turn_complete=True
+        )
+        await read_until(session, lambda m: bool(m.server_content and m.server_content.interrupted))
+        await read_until(session, has_usage)
+    assert [t.interrupted for t in server.received.turns[:1]] == [True]

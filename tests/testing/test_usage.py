@@ -3,6 +3,7 @@ setup's system instruction and tools billed as input text on every turn."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -118,3 +119,11 @@ def _stats(model: str, resolution: str | None) -> TurnStats:
         model=model,
         media_resolution=resolution,
     )
+
+
+def test_frames_can_be_labelled_video_instead_of_image() -> None:
+    stats = _stats("gemini-2.5-flash-native-audio-preview-12-2025", None)
+    stats = dataclasses.replace(stats, context_images=2, new_images=2)
+    usage = ComputedUsage(image_modality=types.MediaModality.VIDEO)(stats)
+    assert prompt_tokens(usage, types.MediaModality.VIDEO) == 516
+    assert prompt_tokens(usage, types.MediaModality.IMAGE) == 0
