@@ -1,13 +1,15 @@
 """Per-session spending limits and the steps taken as spending crosses them.
 
-As the session's cost grows, the steps come in this order, each at most once:
+Every step lowers what the session costs per minute under the token rules: a frame costs the
+same tokens at any size (``livekit_plugins_medvision.tokens``), so only fewer frames cut the
+image bill, and pausing them ends it. As the session's cost grows, each step comes at most once:
 
-1. ``soft_usd`` reached: the soft-limit event, and video drops to ``degraded_fps`` /
-   ``degraded_silent_fps`` (frame rate is what drives image tokens).
-2. Halfway from ``soft_usd`` to ``hard_usd`` (at ``soft_usd`` when there is no hard limit):
-   frames shrink to ``degraded_max_size``.
-3. ``hard_usd`` reached: video pauses and the hard-limit event tells the agent, which can tell
-   the patient.
+1. ``soft_usd`` reached: the soft-limit event, and video is turned down: ``degraded_fps`` while
+   the user speaks, ``degraded_silent_fps`` (0: none) while silent, and change detection at
+   ``degraded_change_threshold`` at least, so a still scene sends fewer frames.
+2. ``hard_usd`` reached: video pauses and the hard-limit event tells the agent, which can tell
+   the patient. With ``on_hard="end_call"`` the agent also says ``closing_instructions`` and
+   the session then ends (audio and the re-billed context keep spending otherwise).
 
 Settings are only ever lowered, never raised, and nothing is undone automatically.
 """
@@ -18,8 +20,18 @@ import dataclasses
 import enum
 import math
 from decimal import Decimal
+from typing import Literal, get_args
 
-__all__ = ["Budget", "BudgetStep"]
+__all__ = ["DEFAULT_CLOSING_INSTRUCTIONS", "Budget", "BudgetStep", "OnHard"]
+
+OnHard = Literal["pause_video", "end_call"]
+"""What the hard limit does: pause video only, or also end the call politely."""
+
+DEFAULT_CLOSING_INSTRUCTIONS = (
+    "In one or two short sentences, tell the user that this call has reached its time and cost "
+    "limit and ends now, suggest they call again or contact the clinic if they need more, and "
+    "say goodbye."
+)
 
 
 class BudgetStep(enum.IntEnum):
@@ -27,21 +39,19 @@ class BudgetStep(enum.IntEnum):
 
     NONE = 0
     SOFT = 1
-    """Soft limit crossed: frame rate lowered."""
-    SMALLER_FRAMES = 2
-    """Frames made smaller."""
-    HARD = 3
-    """Hard limit crossed: video paused."""
+    """Soft limit crossed: fewer frames (rates lowered, change detection stronger)."""
+    HARD = 2
+    """Hard limit crossed: video paused, and the call ended if ``on_hard="end_call"``."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
-    """A session's spending limits in USD, and how far video is turned down at the soft limit.
+    """A session's spending limits in USD, and what the budget does as they are crossed.
 
     Raises:
         ValueError: a limit that is not a finite positive ``Decimal``, no limit at all,
-            ``soft_usd`` not below ``hard_usd``, or a degraded setting that is not positive
-            (the message names the option).
+            ``soft_usd`` not below ``hard_usd``, a degraded setting out of range, an unknown
+            ``on_hard`` or empty ``closing_instructions`` (the message names the option).
     """
 
     soft_usd: Decimal | None = None
@@ -50,10 +60,17 @@ class Budget:
     """Cost at which video pauses; ``None`` for no hard limit."""
     degraded_fps: float = 0.5
     """Frame rate while the user speaks, once the soft limit is crossed (a ceiling)."""
-    degraded_silent_fps: float = 0.1
-    """Frame rate while the user is silent, once the soft limit is crossed (a ceiling)."""
-    degraded_max_size: int = 512
-    """Longest side of frames in pixels, from the second step on (a ceiling)."""
+    degraded_silent_fps: float = 0.0
+    """Frame rate while the user is silent, once the soft limit is crossed (a ceiling; 0 sends
+    no frame while the user is silent)."""
+    degraded_change_threshold: float = 6.0
+    """Mean luma difference (0-255) under which a frame counts as unchanged and is skipped, once
+    the soft limit is crossed (a floor: a stronger threshold already set is kept)."""
+    on_hard: OnHard = "pause_video"
+    """``"pause_video"``, or ``"end_call"``: pause video, have the agent say
+    ``closing_instructions``, then end the session (needs ``CostTracker.attach``)."""
+    closing_instructions: str = DEFAULT_CLOSING_INSTRUCTIONS
+    """What the agent is told to say before the call ends (write them in the call's language)."""
 
     def __post_init__(self) -> None:
         for name in ("soft_usd", "hard_usd"):
@@ -67,34 +84,35 @@ class Budget:
         if self.soft_usd is not None and self.hard_usd is not None:
             if self.soft_usd >= self.hard_usd:
                 raise ValueError("soft_usd must be below hard_usd")
-        for name in ("degraded_fps", "degraded_silent_fps"):
-            _check_positive_number(name, getattr(self, name))
-        _check_positive_int("degraded_max_size", self.degraded_max_size)
+        _check_number("degraded_fps", self.degraded_fps, low=0.0, allow_low=False)
+        _check_number("degraded_silent_fps", self.degraded_silent_fps, low=0.0, allow_low=True)
+        _check_number(
+            "degraded_change_threshold", self.degraded_change_threshold, low=0.0, allow_low=False
+        )
+        if self.degraded_change_threshold > 255:
+            raise ValueError("degraded_change_threshold must be at most 255")
+        if self.on_hard not in get_args(OnHard):
+            raise ValueError(f"on_hard must be one of {get_args(OnHard)}")
+        closing: object = self.closing_instructions  # checked as given, whatever the hints say
+        if not isinstance(closing, str) or not closing.strip():
+            raise ValueError("closing_instructions must say what the agent tells the user")
 
     def step_for(self, total_usd: Decimal) -> BudgetStep:
         """Return the furthest step a session costing ``total_usd`` has reached."""
         if self.hard_usd is not None and total_usd >= self.hard_usd:
             return BudgetStep.HARD
-        if self.soft_usd is None:
-            return BudgetStep.NONE
-        smaller_at = self.soft_usd if self.hard_usd is None else (self.soft_usd + self.hard_usd) / 2
-        if total_usd >= smaller_at:
-            return BudgetStep.SMALLER_FRAMES
-        if total_usd >= self.soft_usd:
+        if self.soft_usd is not None and total_usd >= self.soft_usd:
             return BudgetStep.SOFT
         return BudgetStep.NONE
 
 
-def _check_positive_number(name: str, value: object) -> None:
+def _check_number(name: str, value: object, *, low: float, allow_low: bool) -> None:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or not math.isfinite(value)
-        or value <= 0
+        or value < low
+        or (value == low and not allow_low)
     ):
-        raise ValueError(f"{name} must be a finite number above 0")
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer")
+        bound = f"{'at least' if allow_low else 'above'} {low:g}"
+        raise ValueError(f"{name} must be a finite number {bound}")

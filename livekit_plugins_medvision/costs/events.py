@@ -44,7 +44,10 @@ class BudgetSoftExceededEvent:
 
 @dataclasses.dataclass(frozen=True)
 class VideoDegradedEvent:
-    """``"video_degraded"``: the budget turned the attached streamer down."""
+    """``"video_degraded"``: the budget turned the attached streamer down (fewer frames).
+
+    Sent only when a setting really changed.
+    """
 
     total_usd: Decimal
     """The session's cost when video was turned down."""
@@ -52,8 +55,10 @@ class VideoDegradedEvent:
     """Frame rate while the user speaks, after the change."""
     silent_fps: float
     """Frame rate while the user is silent, after the change."""
+    change_threshold: float
+    """Mean luma difference under which a frame is skipped as unchanged, after the change."""
     max_size: int
-    """Longest side of frames in pixels, after the change."""
+    """Longest side of frames in pixels (left as it was: a frame costs the same at any size)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,3 +74,6 @@ class BudgetHardExceededEvent:
     """The limit."""
     video_paused: bool
     """Whether an attached streamer was paused."""
+    ending_call: bool = False
+    """Whether the agent was asked to say its closing sentence and the session to end after
+    it (``Budget(on_hard="end_call")`` with an attached session)."""

@@ -1,6 +1,6 @@
 """What the CostTracker needs from a video streamer, as a protocol.
 
-The tracker reads a streamer's running totals and turns its rate and size down, through these
+The tracker reads a streamer's running totals and turns its frame rate down, through these
 few members only; ``livekit_plugins_medvision.VisionStreamer`` satisfies them, and so can any
 other source of frames.
 """
@@ -32,6 +32,11 @@ class StreamerOptions(Protocol):
         """Longest side, in pixels, of the frames sent."""
         ...
 
+    @property
+    def change_threshold(self) -> float:
+        """Mean luma difference (0-255) under which a frame is skipped as unchanged."""
+        ...
+
 
 class StreamerStats(Protocol):
     """The streamer's running totals the tracker reads."""
@@ -42,13 +47,18 @@ class StreamerStats(Protocol):
         ...
 
     @property
+    def frames_skipped_unchanged(self) -> int:
+        """Frames not sent because they barely differed from the last one sent."""
+        ...
+
+    @property
     def estimated_image_tokens(self) -> int:
         """Image tokens those frames are estimated to cost once each (``estimate_image_tokens``)."""
         ...
 
 
 class VideoStreamer(Protocol):
-    """A source of frames whose rate and size a budget can turn down, and which it can pause."""
+    """A source of frames whose rate a budget can turn down, and which it can pause."""
 
     @property
     def options(self) -> StreamerOptions:
@@ -66,6 +76,7 @@ class VideoStreamer(Protocol):
         fps: NotGivenOr[float] = ...,
         silent_fps: NotGivenOr[float] = ...,
         max_size: NotGivenOr[int] = ...,
+        change_threshold: NotGivenOr[float] = ...,
     ) -> None:
         """Change settings; those not given are kept."""
         ...

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 import asyncpg
 from google.genai import types
@@ -42,9 +42,11 @@ from .events import (
     VideoDegradedEvent,
 )
 from .ledger import insert_ledger_row
+from .modality import MODALITIES, MODALITY_OF
 from .pricing import ModelPricing, pricing_for
-from .report import BucketCost, CostReport
+from .report import BucketCost, BudgetStatus, CostReport
 from .streamer import StreamerStats, VideoStreamer
+from .timeline import TurnCost
 from .usage import (
     Bucket,
     TurnTokens,
@@ -58,6 +60,7 @@ from .usage import (
 __all__ = ["CostTracker"]
 
 _U = TypeVar("_U")
+_RATE_WINDOW_S = 120.0  # the current rate: the cost of the last two minutes' turns
 
 # Lines no usage source reports as such.
 _NEVER_EXACT = {Bucket.INPUT_UNATTRIBUTED, Bucket.OUTPUT_UNATTRIBUTED, Bucket.THINKING_OR_TOOL_USE}
@@ -131,6 +134,8 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         self._started = clock()
         self._ended: float | None = None
         self._step = BudgetStep.NONE
+        self._crossed_at: dict[BudgetStep, float] = {}
+        self._timeline: list[TurnCost] = []
         self._streamer: VideoStreamer | None = None
         self._final_stats: StreamerStats | None = None  # the streamer's, kept at aclose()
         # AgentSession's type parameter is its user data, which the tracker never reads.
@@ -153,6 +158,11 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
     def budget(self) -> Budget | None:
         """The spending limits, if any."""
         return self._budget
+
+    @property
+    def timeline(self) -> tuple[TurnCost, ...]:
+        """Every turn counted so far: when, what it cost by modality, and the video by then."""
+        return tuple(self._timeline)
 
     # -- usage in ---------------------------------------------------------------------------
 
@@ -256,6 +266,8 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         )
         stats = self._streamer.stats if self._streamer is not None else self._final_stats
         end = self._ended if self._ended is not None else self._clock()
+        elapsed = max(end - self._started, 0.0)
+        rate = self._rate_now(elapsed)
         return CostReport(
             model=self._model,
             pricing=self._pricing,
@@ -263,13 +275,15 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
             buckets=lines,
             total_usd=self._total_usd,
             turns=self._turns,
-            session_seconds=max(end - self._started, 0.0),
+            session_seconds=elapsed,
             image_tokens_reported=self._image_reported,
             image_tokens_estimated=self._image_estimated,
             frames_sent=None if stats is None else stats.frames_sent,
             estimated_image_tokens_sent=None if stats is None else stats.estimated_image_tokens,
             image_tokens_in_context=None if stats is None else self._context.image_tokens,
             context_drops=self._context.drops,
+            usd_per_minute_now=rate,
+            budget=self._budget_status(rate),
         )
 
     def log_summary(self, *, patient_hash: str | None = None) -> None:
@@ -344,13 +358,24 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         self._image_reported += tokens.reported_image
         self._image_estimated += tokens.estimated_image
         turn_usd = None
+        by_modality = dict.fromkeys(MODALITIES, Decimal(0))
         if self._rates is not None and self._total_usd is not None:
             rates = self._rates
-            turn_usd = sum(
-                (price_tokens(count, rates[bucket]) for bucket, count in tokens.counts.items()),
-                Decimal(0),
-            )
+            for bucket, count in tokens.counts.items():
+                by_modality[MODALITY_OF[bucket]] += price_tokens(count, rates[bucket])
+            turn_usd = sum(by_modality.values(), Decimal(0))
             self._total_usd += turn_usd
+        stats = self._streamer.stats if self._streamer is not None else None
+        self._timeline.append(
+            TurnCost(
+                turn=self._turns,
+                at_seconds=max(self._clock() - self._started, 0.0),
+                usd_by_modality=by_modality,
+                total_usd=self._total_usd,
+                frames_sent=None if stats is None else stats.frames_sent,
+                frames_skipped=None if stats is None else stats.frames_skipped_unchanged,
+            )
+        )
         self._notify("usage_updated", UsageUpdatedEvent(turn_usd=turn_usd, report=self.report()))
         self._check_budget()
 
@@ -370,6 +395,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         reached = budget.step_for(total)
         while self._step < reached:
             self._step = BudgetStep(self._step + 1)
+            self._crossed_at[self._step] = max(self._clock() - self._started, 0.0)
             if self._step is BudgetStep.SOFT and budget.soft_usd is not None:
                 self._notify(
                     "budget_soft_exceeded",
@@ -377,47 +403,117 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
                 )
             acted = self._act_on_video(self._step)
             if self._step is BudgetStep.HARD and budget.hard_usd is not None:
+                ending = budget.on_hard == "end_call" and self._end_call(budget)
                 self._notify(
                     "budget_hard_exceeded",
                     BudgetHardExceededEvent(
-                        total_usd=total, hard_usd=budget.hard_usd, video_paused=acted
+                        total_usd=total,
+                        hard_usd=budget.hard_usd,
+                        video_paused=acted,
+                        ending_call=ending,
                     ),
                 )
 
     def _act_on_video(self, step: BudgetStep) -> bool:
-        """Apply one budget step to the attached streamer; return whether it took effect."""
+        """Apply one budget step to the attached streamer; return whether it took effect.
+
+        Every step sends fewer frames, the only video lever that lowers cost (a frame costs the
+        same tokens at any size); a soft step that would change nothing sends no event.
+        """
         streamer, budget = self._streamer, self._budget
         if streamer is None or budget is None:
             return False
-        if step is not BudgetStep.HARD and budget.soft_usd is None:
+        if step is BudgetStep.SOFT and budget.soft_usd is None:
             return False  # without a soft limit, video is only ever paused
         try:
-            options = streamer.options
             if step is BudgetStep.HARD:
                 streamer.pause()
-            elif step is BudgetStep.SOFT:
-                streamer.update_options(
-                    fps=min(options.fps, budget.degraded_fps),
-                    silent_fps=min(options.silent_fps, budget.degraded_silent_fps),
-                )
-            else:
-                streamer.update_options(max_size=min(options.max_size, budget.degraded_max_size))
-            options = streamer.options
+                return True
+            old = streamer.options
+            fps = min(old.fps, budget.degraded_fps)
+            silent_fps = min(old.silent_fps, budget.degraded_silent_fps)
+            threshold = max(old.change_threshold, budget.degraded_change_threshold)
+            if (fps, silent_fps, threshold) == (old.fps, old.silent_fps, old.change_threshold):
+                return False
+            streamer.update_options(fps=fps, silent_fps=silent_fps, change_threshold=threshold)
+            new = streamer.options
         except Exception:
             # A streamer that fails to slow down must not break usage accounting.
             logger.warning("budget step %s could not be applied to video", step.name, exc_info=True)
             return False
-        if step is not BudgetStep.HARD:
-            self._notify(
-                "video_degraded",
-                VideoDegradedEvent(
-                    total_usd=self._total_usd or Decimal(0),
-                    fps=options.fps,
-                    silent_fps=options.silent_fps,
-                    max_size=options.max_size,
-                ),
-            )
+        self._notify(
+            "video_degraded",
+            VideoDegradedEvent(
+                total_usd=self._total_usd or Decimal(0),
+                fps=new.fps,
+                silent_fps=new.silent_fps,
+                change_threshold=new.change_threshold,
+                max_size=new.max_size,
+            ),
+        )
         return True
+
+    def _end_call(self, budget: Budget) -> bool:
+        """Have the agent say the closing sentence, then end the session once it is spoken.
+
+        ``shutdown(drain=True)`` lets the scheduled reply play out before the session closes.
+        Returns whether the call is ending.
+        """
+        session = self._session
+        if session is None:
+            logger.warning("budget: on_hard='end_call' needs CostTracker.attach(session)")
+            return False
+        try:
+            _ = session.generate_reply(instructions=budget.closing_instructions)
+        except RuntimeError:  # the session is already closing or not running
+            logger.info("budget: the closing sentence could not be scheduled")
+        session.shutdown(drain=True)
+        return True
+
+    def _rate_now(self, elapsed: float) -> Decimal | None:
+        """USD per minute over the last two minutes (the whole session while shorter)."""
+        if self._total_usd is None or elapsed <= 0:
+            return None
+        window = min(_RATE_WINDOW_S, elapsed)
+        since = elapsed - window
+        recent = sum(
+            (
+                sum(turn.usd_by_modality.values(), Decimal(0))
+                for turn in self._timeline
+                if turn.at_seconds > since
+            ),
+            Decimal(0),
+        )
+        return recent * 60 / Decimal(repr(window))
+
+    def _budget_status(self, rate: Decimal | None) -> BudgetStatus:
+        budget, total = self._budget, self._total_usd
+        if budget is None:
+            return BudgetStatus()
+
+        def minutes_to(limit: Decimal | None) -> float | None:
+            if limit is None or total is None:
+                return None
+            if total >= limit:
+                return 0.0
+            if not rate:
+                return None
+            return float((limit - total) / rate)
+
+        steps: dict[BudgetStep, Literal["none", "soft", "hard"]] = {
+            BudgetStep.NONE: "none",
+            BudgetStep.SOFT: "soft",
+            BudgetStep.HARD: "hard",
+        }
+        return BudgetStatus(
+            soft_usd=budget.soft_usd,
+            hard_usd=budget.hard_usd,
+            step=steps[self._step],
+            soft_at_seconds=self._crossed_at.get(BudgetStep.SOFT),
+            hard_at_seconds=self._crossed_at.get(BudgetStep.HARD),
+            minutes_to_soft=minutes_to(budget.soft_usd),
+            minutes_to_hard=minutes_to(budget.hard_usd),
+        )
 
     def _notify(self, event: CostEventTypes, payload: object) -> None:
         """Emit ``event``; a failing handler is logged and never reaches the caller.

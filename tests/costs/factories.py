@@ -95,11 +95,13 @@ class Options:
     fps: float = 1.0
     silent_fps: float = 0.3
     max_size: int = 768
+    change_threshold: float = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
 class Stats:
     frames_sent: int = 0
+    frames_skipped_unchanged: int = 0
     estimated_image_tokens: int = 0
 
 
@@ -119,14 +121,19 @@ class FakeStreamer:
         fps: NotGivenOr[float] = NOT_GIVEN,
         silent_fps: NotGivenOr[float] = NOT_GIVEN,
         max_size: NotGivenOr[int] = NOT_GIVEN,
+        change_threshold: NotGivenOr[float] = NOT_GIVEN,
     ) -> None:
         if self.fail_with is not None:
             raise self.fail_with
         self.calls.append("update_options")
+        old = self.options
         self.options = Options(
-            fps=fps if is_given(fps) else self.options.fps,
-            silent_fps=silent_fps if is_given(silent_fps) else self.options.silent_fps,
-            max_size=max_size if is_given(max_size) else self.options.max_size,
+            fps=fps if is_given(fps) else old.fps,
+            silent_fps=silent_fps if is_given(silent_fps) else old.silent_fps,
+            max_size=max_size if is_given(max_size) else old.max_size,
+            change_threshold=change_threshold
+            if is_given(change_threshold)
+            else old.change_threshold,
         )
 
     def pause(self) -> None:
@@ -140,6 +147,7 @@ class FakeStreamer:
     def send(self, frames: int, tokens_each: int) -> None:
         """Pretend ``frames`` more frames were sent."""
         self.stats = Stats(
+            frames_skipped_unchanged=self.stats.frames_skipped_unchanged,
             frames_sent=self.stats.frames_sent + frames,
             estimated_image_tokens=self.stats.estimated_image_tokens + frames * tokens_each,
         )

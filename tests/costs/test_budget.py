@@ -17,7 +17,7 @@ from livekit_plugins_medvision.costs import (
     VideoStreamer,
 )
 
-from .factories import FakeStreamer, usage
+from .factories import Clock, FakeStreamer, Options, usage
 
 FLASH = "gemini-3.1-flash-live-preview"
 # 500 audio tokens at 3.00 per 1M: each turn costs 0.0015 USD.
@@ -52,8 +52,11 @@ def test_the_streamer_double_satisfies_the_protocol() -> None:
         ({"soft_usd": Decimal(2), "hard_usd": Decimal(1)}, "soft_usd must be below hard_usd"),
         ({"soft_usd": Decimal(1), "degraded_fps": 0.0}, "degraded_fps"),
         ({"soft_usd": Decimal(1), "degraded_silent_fps": float("inf")}, "degraded_silent_fps"),
-        ({"soft_usd": Decimal(1), "degraded_max_size": 0}, "degraded_max_size"),
-        ({"soft_usd": Decimal(1), "degraded_max_size": 512.0}, "degraded_max_size"),
+        ({"soft_usd": Decimal(1), "degraded_silent_fps": -0.1}, "degraded_silent_fps"),
+        ({"soft_usd": Decimal(1), "degraded_change_threshold": 0.0}, "degraded_change_threshold"),
+        ({"soft_usd": Decimal(1), "degraded_change_threshold": 300.0}, "at most 255"),
+        ({"hard_usd": Decimal(1), "on_hard": "hang_up"}, "on_hard"),
+        ({"hard_usd": Decimal(1), "closing_instructions": " "}, "closing_instructions"),
     ],
 )
 def test_bad_budgets_name_the_option(kwargs: dict[str, object], option: str) -> None:
@@ -65,17 +68,16 @@ def test_steps_by_cost() -> None:
     budget = Budget(soft_usd=Decimal("1"), hard_usd=Decimal("3"))
     assert budget.step_for(Decimal("0.99")) is BudgetStep.NONE
     assert budget.step_for(Decimal("1")) is BudgetStep.SOFT
-    assert budget.step_for(Decimal("2")) is BudgetStep.SMALLER_FRAMES  # halfway to hard
+    assert budget.step_for(Decimal("2.99")) is BudgetStep.SOFT
     assert budget.step_for(Decimal("3")) is BudgetStep.HARD
     soft_only = Budget(soft_usd=Decimal("1"))
-    assert soft_only.step_for(Decimal("1")) is BudgetStep.SMALLER_FRAMES
-    assert soft_only.step_for(Decimal("1000")) is BudgetStep.SMALLER_FRAMES
+    assert soft_only.step_for(Decimal("1000")) is BudgetStep.SOFT
     hard_only = Budget(hard_usd=Decimal("1"))
     assert hard_only.step_for(Decimal("0.5")) is BudgetStep.NONE
     assert hard_only.step_for(Decimal("1")) is BudgetStep.HARD
 
 
-def test_crossing_soft_lowers_fps_then_size_then_hard_pauses() -> None:
+def test_crossing_soft_sends_fewer_frames_then_hard_pauses() -> None:
     streamer = FakeStreamer()
     budget = Budget(soft_usd=Decimal("0.001"), hard_usd=Decimal("0.004"))
     tracker = CostTracker(FLASH, budget=budget)
@@ -85,18 +87,22 @@ def test_crossing_soft_lowers_fps_then_size_then_hard_pauses() -> None:
     tracker.track_usage(TURN)  # 0.0015: soft
     assert events == [
         BudgetSoftExceededEvent(total_usd=Decimal("0.0015"), soft_usd=Decimal("0.001")),
-        VideoDegradedEvent(total_usd=Decimal("0.0015"), fps=0.5, silent_fps=0.1, max_size=768),
+        VideoDegradedEvent(
+            total_usd=Decimal("0.0015"),
+            fps=0.5,
+            silent_fps=0.0,
+            change_threshold=6.0,
+            max_size=768,  # left alone: a frame costs the same tokens at any size
+        ),
     ]
-    assert (streamer.options.fps, streamer.options.silent_fps) == (0.5, 0.1)
+    assert streamer.options == Options(fps=0.5, silent_fps=0.0, max_size=768, change_threshold=6.0)
 
-    tracker.track_usage(TURN)  # 0.003: past the 0.0025 midpoint, smaller frames
-    assert events[2:] == [
-        VideoDegradedEvent(total_usd=Decimal("0.003"), fps=0.5, silent_fps=0.1, max_size=512)
-    ]
+    tracker.track_usage(TURN)  # 0.003: still soft, nothing more to do
+    assert len(events) == 2
     assert "pause" not in streamer.calls
 
     tracker.track_usage(TURN)  # 0.0045: hard
-    assert events[3:] == [
+    assert events[2:] == [
         BudgetHardExceededEvent(
             total_usd=Decimal("0.0045"), hard_usd=Decimal("0.004"), video_paused=True
         )
@@ -104,8 +110,8 @@ def test_crossing_soft_lowers_fps_then_size_then_hard_pauses() -> None:
     assert streamer.paused
 
     tracker.track_usage(TURN)  # nothing repeats
-    assert len(events) == 4
-    assert streamer.calls == ["update_options", "update_options", "pause"]
+    assert len(events) == 3
+    assert streamer.calls == ["update_options", "pause"]
 
 
 def test_one_expensive_turn_takes_every_step_in_order() -> None:
@@ -120,23 +126,20 @@ def test_one_expensive_turn_takes_every_step_in_order() -> None:
     assert [type(e) for e in events] == [
         BudgetSoftExceededEvent,
         VideoDegradedEvent,
-        VideoDegradedEvent,
         BudgetHardExceededEvent,
     ]
-    assert streamer.calls == ["update_options", "update_options", "pause"]
+    assert streamer.calls == ["update_options", "pause"]
 
 
-def test_settings_are_only_ever_lowered() -> None:
+def test_settings_are_only_ever_lowered_and_a_step_that_changes_nothing_is_not_announced() -> None:
     streamer = FakeStreamer()
-    streamer.update_options(fps=0.2, silent_fps=0.0, max_size=320)
+    streamer.update_options(fps=0.2, silent_fps=0.0, change_threshold=10.0)
     tracker = CostTracker(FLASH, budget=Budget(soft_usd=Decimal("0.001")))
     tracker.attach_vision(streamer)
+    events = record(tracker)
     tracker.track_usage(TURN)
-    assert (streamer.options.fps, streamer.options.silent_fps, streamer.options.max_size) == (
-        0.2,
-        0.0,
-        320,
-    )
+    assert streamer.options == Options(fps=0.2, silent_fps=0.0, max_size=768, change_threshold=10.0)
+    assert [type(e) for e in events] == [BudgetSoftExceededEvent]  # video was already that low
 
 
 def test_hard_limit_only_pauses() -> None:
@@ -172,8 +175,8 @@ def test_a_streamer_attached_late_gets_the_steps_already_taken_without_new_budge
     streamer = FakeStreamer()
     tracker.attach_vision(streamer)
 
-    assert [type(e) for e in events] == [VideoDegradedEvent, VideoDegradedEvent]
-    assert (streamer.options.fps, streamer.options.max_size) == (0.5, 512)
+    assert [type(e) for e in events] == [VideoDegradedEvent]
+    assert (streamer.options.fps, streamer.options.silent_fps) == (0.5, 0.0)
 
 
 def test_a_failing_streamer_does_not_break_accounting(caplog: pytest.LogCaptureFixture) -> None:
@@ -246,10 +249,63 @@ def test_a_failing_handler_neither_reaches_the_caller_nor_stops_the_budget(
         tracker.on(name, broken)
     with caplog.at_level(logging.ERROR, logger="livekit.plugins.medvision"):
         tracker.track_usage(TURN)  # 0.0015: soft, its handler fails
-        tracker.track_usage(TURN)  # 0.003: smaller frames
+        tracker.track_usage(TURN)  # 0.003
         tracker.track_usage(TURN)  # 0.0045: hard
 
     assert tracker.report().turns == 3
-    assert (streamer.options.fps, streamer.options.max_size) == (0.5, 512)
+    assert (streamer.options.fps, streamer.options.change_threshold) == (0.5, 6.0)
     assert streamer.paused
     assert any("handler failed" in r.getMessage() for r in caplog.records)
+
+
+def test_end_call_without_an_attached_session_only_pauses(caplog: pytest.LogCaptureFixture) -> None:
+    streamer = FakeStreamer()
+    tracker = CostTracker(FLASH, budget=Budget(hard_usd=Decimal("0.001"), on_hard="end_call"))
+    tracker.attach_vision(streamer)
+    events = record(tracker)
+    with caplog.at_level(logging.WARNING, logger="livekit.plugins.medvision"):
+        tracker.track_usage(TURN)
+    assert events == [
+        BudgetHardExceededEvent(
+            total_usd=Decimal("0.0015"),
+            hard_usd=Decimal("0.001"),
+            video_paused=True,
+            ending_call=False,
+        )
+    ]
+    assert any("needs CostTracker.attach" in r.getMessage() for r in caplog.records)
+
+
+def test_live_projection_minutes_left_at_the_current_rate() -> None:
+    clock = Clock()
+    tracker = CostTracker(
+        FLASH, budget=Budget(soft_usd=Decimal("0.006"), hard_usd=Decimal("0.012")), clock=clock
+    )
+    for _ in range(3):  # 0.0015 USD every 30 s: 0.003 USD a minute
+        clock.now += 30
+        tracker.track_usage(TURN)
+    report = tracker.report()
+    assert report.usd_per_minute_now == Decimal("0.003")
+    # 0.0045 spent: 0.0015 to soft (half a minute), 0.0075 to hard (2.5 minutes)
+    assert (report.budget.minutes_to_soft, report.budget.minutes_to_hard) == (0.5, 2.5)
+    assert report.budget.step == "none"
+
+    # The rate follows the last two minutes, not the call's average.
+    for _ in range(4):
+        clock.now += 60
+        tracker.track_usage(TURN)
+    report = tracker.report()
+    assert report.usd_per_minute_now == Decimal("0.0015")
+    assert report.usd_per_minute is not None and report.usd_per_minute > Decimal("0.0015")
+    assert report.budget.step == "soft" and report.budget.minutes_to_soft == 0.0
+    assert report.budget.soft_at_seconds == 150.0
+    assert "minutes to hard limit (0.012 USD)" in report.render()
+    assert report.to_dict()["budget"] == {
+        "soft_usd": "0.006",
+        "hard_usd": "0.012",
+        "step": "soft",
+        "soft_at_seconds": 150.0,
+        "hard_at_seconds": None,
+        "minutes_to_soft": 0.0,
+        "minutes_to_hard": 1.0,  # 0.0105 spent, 0.0015 left at 0.0015 a minute
+    }

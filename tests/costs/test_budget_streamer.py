@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import pytest
+from livekit import rtc
 
 from livekit_plugins_medvision import VisionStreamer
 from livekit_plugins_medvision.costs import Budget, CostTracker, VideoStreamer
-from tests.support.video import Camera, RecordingSink, feed
+from livekit_plugins_medvision.testing import wait_for_stats
+from tests.support.video import Camera, RecordingSink, rgba_frame, settled
 
 from .factories import usage
 
@@ -26,10 +29,16 @@ class Fed:
     streamer: VisionStreamer
     sink: RecordingSink
 
-    async def capture_after(self, seconds: float) -> None:
-        """Move time on, capture a frame and wait until the streamer has fully handled it."""
+    async def capture_after(self, seconds: float, frame: rtc.VideoFrame) -> None:
+        """Move time on, capture ``frame`` and wait until the streamer has fully handled it."""
         self.camera.clock.advance(seconds)
-        await feed(self.streamer, self.camera)
+        target = self.streamer.stats.frames_received + 1
+        self.camera.source.capture_frame(frame)
+        await wait_for_stats(
+            self.streamer,
+            lambda stats: stats.frames_received >= target and settled(stats),
+            what=f"frame {target} read and settled",
+        )
 
 
 @pytest.fixture
@@ -47,42 +56,71 @@ async def camera() -> AsyncIterator[Fed]:
         await camera.aclose()
 
 
-async def test_soft_lowers_fps_then_size_and_hard_stops_frames(camera: Fed) -> None:
+def grey(level: int) -> rtc.VideoFrame:
+    """A uniform 1280x720 frame: two of them differ by the difference of their levels."""
+    pixels = np.full((720, 1280, 4), level, dtype=np.uint8)
+    pixels[..., 3] = 255
+    return rgba_frame(pixels)
+
+
+async def tokens_per_minute(camera: Fed, *, speaking: bool, change: int) -> float:
+    """Image tokens a minute the streamer sends for 13.5 s of a scene changing by ``change``.
+
+    ``change=0`` is a moving scene (every frame differs from every other by at least 15);
+    otherwise the scene flickers between two levels ``change`` apart. A frame comes every
+    0.45 s, so at 1 fps (every 3rd frame) and 0.5 fps (every 5th) each sample is of the other
+    level than the last one sent.
+    """
+    camera.streamer.set_user_speaking(speaking)
+    before = camera.streamer.stats.estimated_image_tokens
+    for step in range(30):
+        level = 30 + (step * 37) % 200 if change == 0 else 100 + change * (step % 2)
+        await camera.capture_after(0.45, grey(level))
+    return (camera.streamer.stats.estimated_image_tokens - before) * 60 / 13.5
+
+
+def frames(count: int) -> float:
+    """``count`` frames of 258 tokens in 13.5 s, as tokens a minute (the helper's unit)."""
+    return count * 258 * 60 / 13.5
+
+
+async def test_every_budget_step_lowers_the_image_cost_rate(camera: Fed) -> None:
+    """Soft: fewer frames when speaking, none when silent, small changes skipped; hard: none.
+
+    A frame costs the same tokens at any size, so only these levers lower the cost rate.
+    """
     streamer: VideoStreamer = camera.streamer  # the real streamer meets the tracker's protocol
     tracker = CostTracker(
         FLASH, budget=Budget(soft_usd=Decimal("0.001"), hard_usd=Decimal("0.004"))
     )
     tracker.attach_vision(streamer)
+    scenes = {  # (speaking, change)
+        "speaking, moving scene": (True, 0),
+        "silent, moving scene": (False, 0),
+        "speaking, small changes": (True, 4),
+    }
 
-    await camera.capture_after(0)
-    assert [(f.width, f.height) for f in camera.sink.frames] == [(768, 432)]
+    async def rates() -> dict[str, float]:
+        return {
+            name: await tokens_per_minute(camera, speaking=speaking, change=change)
+            for name, (speaking, change) in scenes.items()
+        }
 
-    tracker.track_usage(TURN)  # 0.0015 USD: soft, 0.5 fps
-    assert (camera.streamer.options.fps, camera.streamer.options.silent_fps) == (0.5, 0.1)
-    await camera.capture_after(1.0)  # one second later: no longer due
-    assert len(camera.sink.frames) == 1
-    await camera.capture_after(1.0)  # two seconds after the last: due
-    assert len(camera.sink.frames) == 2
-    assert (camera.sink.frames[-1].width, camera.sink.frames[-1].height) == (768, 432)
+    before = await rates()
 
-    tracker.track_usage(TURN)  # 0.003 USD: past halfway to hard, smaller frames
-    assert camera.streamer.options.max_size == 512
-    await camera.capture_after(2.0)
-    assert (camera.sink.frames[-1].width, camera.sink.frames[-1].height) == (512, 288)
+    tracker.track_usage(TURN)  # 0.0015 USD: soft
+    soft = await rates()
 
-    hard: list[bool] = []
-    tracker.on("budget_hard_exceeded", lambda event: hard.append(event.video_paused))
-    tracker.track_usage(TURN)  # 0.0045 USD: hard, video paused
-    assert hard == [True]
+    tracker.track_usage(TURN)
+    tracker.track_usage(TURN)  # 0.0045 USD: hard
     assert camera.streamer.paused
-    sent = len(camera.sink.frames)
-    received = camera.streamer.stats.frames_received
-    for _ in range(3):
-        await camera.capture_after(2.0)
-    assert len(camera.sink.frames) == sent  # paused: frames are read, none is sent
-    assert camera.streamer.stats.frames_received >= received + 3
+    hard = await rates()
 
-    # The tracker read the streamer's own figures.
-    report = tracker.report()
-    assert report.frames_sent == sent == 3
-    assert report.estimated_image_tokens_sent == camera.streamer.stats.estimated_image_tokens > 0
+    # 13.5 s of frames every 0.45 s: 1 fps samples every 3rd (10), 0.5 fps every 5th (6).
+    assert before["speaking, moving scene"] == frames(10)
+    assert soft["speaking, moving scene"] == frames(6)
+    assert before["silent, moving scene"] > 0 == soft["silent, moving scene"]
+    assert before["speaking, small changes"] == frames(10)
+    # Below the soft step's change threshold (6): only the 10 s keepalive frames go out.
+    assert soft["speaking, small changes"] <= frames(2)
+    assert hard == dict.fromkeys(scenes, 0)

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 from google.genai import types
-from livekit.agents import Agent, AgentSession
+from livekit.agents import Agent, AgentSession, CloseEvent
+from livekit.plugins import google
 
 from livekit_plugins_medvision.costs import Budget, BudgetHardExceededEvent, CostTracker
 from livekit_plugins_medvision.testing import FakeGeminiLive, wait_for_stats
@@ -94,3 +95,41 @@ async def test_hard_budget_pauses_video_at_the_source(
     assert streamer.stats.frames_sent == sent_before_pause
     assert len(server.received.images) == sent_before_pause
     assert streamer.stats.frames_received >= received_before + 5 * FPS
+
+
+async def test_end_call_says_the_closing_sentence_then_ends_the_session(
+    server: FakeGeminiLive,
+) -> None:
+    server.queue_usage(EXPENSIVE_TURN)
+    model = google.realtime.RealtimeModel(api_key="fake", http_options=server.http_options())
+    session = AgentSession[None](llm=model)
+    closing = "Tell the patient the call ends now because of its cost limit, and say goodbye."
+    budget = Budget(hard_usd=Decimal("0.001"), on_hard="end_call", closing_instructions=closing)
+    tracker = CostTracker(model.model, budget=budget)
+    exceeded: asyncio.Queue[BudgetHardExceededEvent] = asyncio.Queue()
+    tracker.on("budget_hard_exceeded", exceeded.put_nowait)
+    closed = asyncio.Event()
+    turns_at_close: list[int] = []
+
+    def on_close(_event: CloseEvent) -> None:
+        turns_at_close.append(len(server.received.turns))
+        closed.set()
+
+    session.on("close", on_close)
+    tracker.attach(session)
+    try:
+        await session.start(Agent(instructions="You help a clinic."), record=False)
+        reply = await session.generate_reply()
+        assert not reply.interrupted
+        async with asyncio.timeout(10):
+            event = await exceeded.get()
+            await closed.wait()
+    finally:
+        await session.aclose()
+        await tracker.aclose()
+        await model.aclose()
+
+    assert event.ending_call
+    # The closing sentence was asked for and answered before the session closed.
+    assert turns_at_close == [2]
+    assert any(closing in text.text for text in server.received.texts)
