@@ -2,6 +2,7 @@
 
 ``db migrate`` creates or updates the reference schema; ``db seed-demo`` also inserts the demo
 clinic and its fictional patients. The DSN comes from ``--dsn`` or ``DATABASE_URL``.
+``costs report`` totals ``medvision.cost_ledger`` (see ``costs.reporting.cli``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import os
 import sys
 
+from .costs.reporting.cli import add_costs_commands, run_costs
 from .errors import PatientContextError
 from .patients import PatientContextProvider
 
@@ -26,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         help="migrate: create or update the reference schema; seed-demo: also add the demo data",
     )
     db.add_argument("--dsn", help="PostgreSQL connection URI (default: $DATABASE_URL)")
+    add_costs_commands(groups.add_parser("costs", help="report what Gemini Live calls cost"))
     args = parser.parse_args(argv)
+    if args.group == "costs":
+        return run_costs(args)
 
     dsn: str | None = args.dsn or os.environ.get("DATABASE_URL")
     if not dsn:
