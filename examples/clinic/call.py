@@ -87,6 +87,11 @@ def build_call(
     """
     instructions = clinic_instructions(context, language=settings.language)
     low = types.MediaResolution.MEDIA_RESOLUTION_LOW
+    # audio+video sessions end after about 2 minutes without compression; the tracker needs the
+    # same settings to know which frames left the context
+    compression = types.ContextWindowCompressionConfig(
+        trigger_tokens=25_600, sliding_window=types.SlidingWindow(target_tokens=12_800)
+    )
     streamer = VisionStreamer(
         fps=1.0, silent_fps=0.3, max_size=768, model=settings.model, media_resolution=low
     )
@@ -98,10 +103,7 @@ def build_call(
         # frames arrive already shrunk: no second resize on the event loop
         image_encode_options=streamer.image_encode_options(),
         media_resolution=low,  # 66 tokens a frame on Gemini 2.x instead of 258
-        # audio+video sessions end after about 2 minutes without compression
-        context_window_compression=types.ContextWindowCompressionConfig(
-            trigger_tokens=25_600, sliding_window=types.SlidingWindow(target_tokens=12_800)
-        ),
+        context_window_compression=compression,
         session_resumption=types.SessionResumptionConfig(),
         # frames sent while the patient is silent (showing a wound, say) still join the turn;
         # the streamer's rate and change detection keep their number and cost down
@@ -116,12 +118,18 @@ def build_call(
     tracker = CostTracker(
         settings.model,
         budget=Budget(soft_usd=settings.budget_soft_usd, hard_usd=settings.budget_hard_usd),
+        context_window_compression=compression,
     )
     tracker.attach(session)
     tracker.attach_vision(streamer)
 
     def on_video_degraded(event: VideoDegradedEvent) -> None:
-        logger.info("budget: video turned down to %.1f fps, %d px", event.fps, event.max_size)
+        logger.info(
+            "budget: video turned down to %.1f fps speaking, %.1f silent, change threshold %.0f",
+            event.fps,
+            event.silent_fps,
+            event.change_threshold,
+        )
 
     def on_budget_hard(event: BudgetHardExceededEvent) -> None:
         logger.info("budget: hard limit of %s USD reached, video paused", event.hard_usd)

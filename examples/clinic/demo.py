@@ -20,6 +20,7 @@ from livekit_plugins_medvision.costs import (
     BudgetSoftExceededEvent,
     VideoDegradedEvent,
 )
+from livekit_plugins_medvision.costs.reporting.html import call_html
 from livekit_plugins_medvision.patients import (
     DEMO_CLINIC_ID,
     DEMO_PATIENT_IDS,
@@ -122,6 +123,9 @@ async def run_demo(settings: ClinicSettings, seconds: float) -> int:
     console.line()
     console.line(report.render())
     console.line()
+    page = settings.data_dir / f"cost-{job_id}.html"
+    page.write_text(call_html(report, call.tracker.timeline, title=f"Call {job_id}"), "utf-8")
+    console.line(f"Cost of this call, turn by turn: {page}")
     if row_id is None:
         console.line("Cost ledger: row not written (see the warning above)")
     else:
@@ -152,7 +156,7 @@ async def _converse(
     def on_degraded(event: VideoDegradedEvent) -> None:
         console.event(
             f"budget: video turned down to {event.fps:g} fps speaking, {event.silent_fps:g} "
-            f"silent, {event.max_size} px"
+            f"silent, change threshold {event.change_threshold:g}"
         )
 
     def on_hard(event: BudgetHardExceededEvent) -> None:

@@ -339,3 +339,21 @@ def test_bad_input_is_one_line_and_exit_2(
     assert err.startswith(message)
     assert err.count("\n") == 1
     assert "secret" not in err
+
+
+def test_html_without_matplotlib_names_the_extra(
+    ledger: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from livekit_plugins_medvision.costs import reporting
+
+    for name in [n for n in sys.modules if n.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "livekit_plugins_medvision.costs.reporting.charts", False)
+    monkeypatch.delattr(reporting, "charts", raising=False)
+    status, out, err = run(capsys, "--dsn", ledger, "--html", str(tmp_path / "r.html"))
+    assert (status, out) == (2, "")
+    assert err == (
+        "error: --html: the HTML cost reports need the 'report' extra (matplotlib): "
+        'pip install "livekit-plugins-medvision[report]"\n'
+    )
+    assert not (tmp_path / "r.html").exists()

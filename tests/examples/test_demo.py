@@ -6,6 +6,7 @@ import re
 import signal
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
@@ -79,7 +80,8 @@ async def test_demo_runs_end_to_end_and_writes_the_ledger_row(demo_data: Path) -
         conn = await asyncpg.connect(server.dsn)
         try:
             ledger = await conn.fetchrow(
-                "SELECT patient_hash, turns, room_hash FROM medvision.cost_ledger WHERE id = $1",
+                "SELECT patient_hash, turns, room_hash, total_usd FROM medvision.cost_ledger "
+                "WHERE id = $1",
                 int(row.group(1)),
             )
         finally:
@@ -90,6 +92,27 @@ async def test_demo_runs_end_to_end_and_writes_the_ledger_row(demo_data: Path) -
     assert ledger["patient_hash"] == hash_patient_id(DEMO_PATIENT_IDS[0])
     assert ledger["turns"] == int(turns.group(1))
     assert ledger["room_hash"] == hash_room_name("offline-demo")
+
+    # The table says why the server billed more image tokens than the frames sent.
+    billed = re.search(r"^image tokens, server\s+([\d,]+)$", out, re.MULTILINE)
+    sent = re.search(r"^image tokens, frames sent \(est\.\)\s+([\d,]+)", out, re.MULTILINE)
+    assert billed is not None and sent is not None
+    billed_n, sent_n = (int(m.group(1).replace(",", "")) for m in (billed, sent))
+    if billed_n > sent_n:
+        assert f"{billed_n - sent_n:,} tokens re-billed" in out
+        assert "because Gemini bills every frame still in the context again" in out
+    # The per-call page: one stacked bar per turn, the ledger's total, nothing to fetch.
+    page = re.search(r"^Cost of this call, turn by turn: (\S+\.html)$", out, re.MULTILINE)
+    assert page is not None
+    html = await asyncio.to_thread(Path(page.group(1)).read_text, encoding="utf-8")
+    assert set(re.findall(r'id="turn-(\d+)-text"', html)) == {
+        str(turn) for turn in range(1, int(turns.group(1)) + 1)
+    }
+    total = re.search(r'id="card-total" data-usd="([\d.]+)"', html)
+    # the ledger column keeps 6 places (numeric(14, 6)); the page keeps the exact sum
+    assert total is not None
+    assert Decimal(total.group(1)).quantize(Decimal("0.000001")) == ledger["total_usd"]
+    assert "<script" not in html and 'href="http' not in html
 
 
 async def test_ctrl_c_ends_the_demo_cleanly_with_the_report(demo_data: Path) -> None:

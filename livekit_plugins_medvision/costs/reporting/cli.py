@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
+from .html import ledger_html
 from .period import parse_moment
 from .summary import LedgerCall, LedgerRowError, LedgerSummary, fetch_calls, summarize
 from .text import render_text
@@ -143,13 +144,11 @@ async def _connect(dsn: str) -> asyncpg.Connection[asyncpg.Record]:
 
 def _write_html(summary: LedgerSummary, path: Path, now: datetime.datetime) -> str:
     try:
-        from .html import ledger_html
-    except ImportError:
-        raise _Refused(
-            "--html needs matplotlib: pip install 'livekit-plugins-medvision[report]'"
-        ) from None
+        page = ledger_html(summary, generated_at=now)
+    except ModuleNotFoundError as error:
+        raise _Refused(f"--html: {error}") from None
     try:
-        path.write_text(ledger_html(summary, generated_at=now), encoding="utf-8")
+        path.write_text(page, encoding="utf-8")
     except OSError as error:
         raise _Refused(f"cannot write {path} ({error.strerror or type(error).__name__})") from None
     return f"wrote {path}"

@@ -8,19 +8,24 @@ Text from the database (model names) is escaped.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
 from ..modality import MODALITIES
 from ..report import CostReport
 from ..timeline import TurnCost
-from . import charts
 from .summary import LedgerSummary
 from .text import MODALITY_LABELS, show_usd
 
-__all__ = ["call_html", "ledger_html"]
+__all__ = ["REPORT_EXTRA_HINT", "call_html", "ledger_html"]
+
+REPORT_EXTRA_HINT = (
+    "the HTML cost reports need the 'report' extra (matplotlib): "
+    'pip install "livekit-plugins-medvision[report]"'
+)
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
@@ -39,7 +44,13 @@ pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 13px; }
 
 
 def ledger_html(summary: LedgerSummary, *, generated_at: datetime.datetime) -> str:
-    """The ledger summary as one self-contained HTML page."""
+    """The ledger summary as one self-contained HTML page.
+
+    Raises:
+        ModuleNotFoundError: matplotlib is not installed (the message names the extra).
+    """
+    with _report_extra():
+        from . import charts
     share = summary.image_share
     period = f"{summary.since:%Y-%m-%d %H:%M} to {summary.until:%Y-%m-%d %H:%M} UTC"
     cards: list[tuple[str, str, str, Decimal | int | None]] = [
@@ -120,7 +131,13 @@ def ledger_html(summary: LedgerSummary, *, generated_at: datetime.datetime) -> s
 
 
 def call_html(report: CostReport, timeline: Sequence[TurnCost], *, title: str) -> str:
-    """One call's cost as a self-contained HTML page: per-turn cost, frames, budget lines."""
+    """One call's cost as a self-contained HTML page: per-turn cost, frames, budget lines.
+
+    Raises:
+        ModuleNotFoundError: matplotlib is not installed (the message names the extra).
+    """
+    with _report_extra():
+        from . import charts
     seconds = [turn.at_seconds for turn in timeline]
     per_turn = {name: [turn.usd_by_modality[name] for turn in timeline] for name in MODALITIES}
     budget = report.budget
@@ -166,6 +183,17 @@ def call_html(report: CostReport, timeline: Sequence[TurnCost], *, title: str) -
         ]
     body += ["<h2>Bill</h2>", f"<pre>{_e(report.render())}</pre>"]
     return _page(title, body)
+
+
+@contextlib.contextmanager
+def _report_extra() -> Iterator[None]:
+    """Turn a missing matplotlib into an error that names the extra to install."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        if error.name is None or not error.name.startswith("matplotlib"):
+            raise
+        raise ModuleNotFoundError(REPORT_EXTRA_HINT, name="matplotlib") from None
 
 
 def _page(title: str, body: Iterable[str]) -> str:

@@ -31,21 +31,37 @@ __all__ = [
 
 _ZERO = Decimal(0)
 
-_QUERY = """
-SELECT l.recorded_at, l.model, l.session_seconds, l.total_usd, l.report #>> '{budget,step}',
-       m.text_usd, m.audio_usd, m.image_usd, m.unattributed_usd
+# Bucket names are bound as parameters ($4...): each modality's sum reads its lines by path,
+# cheaper than expanding every report's buckets into rows.
+_BUCKETS = [
+    bucket.value for name in MODALITIES for bucket, group in MODALITY_OF.items() if group == name
+]
+
+
+def _modality_sum(name: Modality, first: int) -> tuple[str, int]:
+    count = sum(1 for group in MODALITY_OF.values() if group == name)
+    terms = [
+        f"coalesce((l.report -> 'buckets' -> ${n}::text ->> 'usd')::numeric, 0)"
+        for n in range(first, first + count)
+    ]
+    return " + ".join(terms), first + count
+
+
+def _query() -> str:
+    sums, first = [], 4
+    for name in MODALITIES:
+        expression, first = _modality_sum(name, first)
+        sums.append(expression)
+    return f"""
+SELECT l.recorded_at, l.model, l.session_seconds, l.total_usd, l.report #>> '{{budget,step}}',
+       {", ".join(sums)}
 FROM medvision.cost_ledger AS l
-LEFT JOIN LATERAL (
-    SELECT sum((b.value ->> 'usd')::numeric) FILTER (WHERE b.key = ANY($4::text[])) AS text_usd,
-           sum((b.value ->> 'usd')::numeric) FILTER (WHERE b.key = ANY($5::text[])) AS audio_usd,
-           sum((b.value ->> 'usd')::numeric) FILTER (WHERE b.key = ANY($6::text[])) AS image_usd,
-           sum((b.value ->> 'usd')::numeric) FILTER (WHERE b.key = ANY($7::text[]))
-               AS unattributed_usd
-    FROM jsonb_each(l.report -> 'buckets') AS b
-) AS m ON true
 WHERE l.recorded_at >= $1 AND l.recorded_at < $2 AND ($3::text IS NULL OR l.model = $3)
 ORDER BY l.recorded_at, l.id
 """
+
+
+_QUERY = _query()
 
 
 class LedgerRowError(Exception):
@@ -103,7 +119,7 @@ class LedgerSummary:
     days: tuple[DayTotal, ...]
     models: tuple[ModelTotal, ...]
     call_usd: tuple[Decimal, ...]
-    """Each priced call's cost, in ledger order (the histogram's data)."""
+    """Each priced call's cost, in ascending order (the histogram's data)."""
     crossed_soft: int
     """Calls that reached their soft limit (those that went on to the hard one included)."""
     crossed_hard: int
@@ -124,7 +140,7 @@ class LedgerSummary:
 
     def per_call(self, fraction: float) -> Decimal | None:
         """The nearest-rank percentile of the cost per priced call (``1.0``: the maximum)."""
-        return percentile(sorted(self.call_usd), fraction)
+        return percentile(self.call_usd, fraction)
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the summary as plain values ``json.dumps`` accepts (money as strings)."""
@@ -175,11 +191,7 @@ async def fetch_calls(
     model: str | None,
 ) -> list[LedgerCall]:
     """Read the calls recorded in ``[since, until)``, on ``model`` if given, oldest first."""
-    groups = [
-        [bucket.value for bucket, group in MODALITY_OF.items() if group == name]
-        for name in MODALITIES
-    ]
-    rows = await connection.fetch(_QUERY, since, until, model, *groups)
+    rows = await connection.fetch(_QUERY, since, until, model, *_BUCKETS)
     return [_call(row) for row in rows]
 
 
@@ -235,7 +247,7 @@ def summarize(
             ModelTotal(model=name, calls=n, usd=usd, minutes=m)
             for name, (n, usd, m) in sorted(models.items(), key=lambda item: -item[1][1])
         ),
-        call_usd=tuple(call_usd),
+        call_usd=tuple(sorted(call_usd)),
         crossed_soft=soft,
         crossed_hard=hard,
     )
