@@ -6,7 +6,7 @@ import re
 import signal
 import sys
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import asyncpg
@@ -111,7 +111,8 @@ async def test_demo_runs_end_to_end_and_writes_the_ledger_row(demo_data: Path) -
     total = re.search(r'id="card-total" data-usd="([\d.]+)"', html)
     # the ledger column keeps 6 places (numeric(14, 6)); the page keeps the exact sum
     assert total is not None
-    assert Decimal(total.group(1)).quantize(Decimal("0.000001")) == ledger["total_usd"]
+    exact = Decimal(total.group(1))
+    assert exact.quantize(Decimal("0.000001"), ROUND_HALF_UP) == ledger["total_usd"]
     assert "<script" not in html and 'href="http' not in html
 
 

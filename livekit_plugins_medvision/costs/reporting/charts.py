@@ -40,14 +40,14 @@ _WIDTH, _HEIGHT = 8.0, 3.4
 
 def day_bars_svg(days: Sequence[DayTotal]) -> str:
     """Cost per day, stacked by modality."""
-    labels = [day.day.isoformat() for day in days]
+    labels = [f"{day.day:%m-%d}" for day in days]
     values = {name: [day.by_modality[name] for day in days] for name in MODALITIES}
     figure, axes = _figure()
-    _stacked(axes, labels, values, [f"day-{label}" for label in labels])
+    _stacked(axes, labels, values, [f"day-{day.day.isoformat()}" for day in days])
     axes.set_ylabel("USD")
-    axes.set_title("Cost per day (UTC), by modality")
-    if len(labels) > 8:
-        axes.tick_params(axis="x", labelrotation=60)
+    axes.set_title("Cost per day (UTC, month-day), by modality")
+    if len(labels) > 10:
+        axes.tick_params(axis="x", labelrotation=90, labelsize="small")
     return _svg(figure)
 
 
@@ -68,14 +68,27 @@ def histogram_svg(call_usd: Sequence[Decimal], p50: Decimal | None, p95: Decimal
     """How many calls cost how much, with the median and 95th percentile marked."""
     figure, axes = _figure()
     values = [float(usd) for usd in call_usd]
-    axes.hist(values, bins=min(40, max(5, len(values) // 20)), color=COLOURS["image"])
+    # A few very long calls would squeeze every other bar into the first bin: the axis ends at
+    # the 99th percentile and the calls past it are counted in the title.
+    top = float(call_usd[min(len(call_usd) - 1, int(0.99 * len(call_usd)))]) if values else 1.0
+    beyond = sum(1 for value in values if value > top)
+    axes.hist(
+        values,
+        bins=min(40, max(5, len(values) // 20)),
+        range=(0.0, top or 1.0),
+        color=COLOURS["image"],
+    )
     for mark, label, style in ((p50, "p50", "--"), (p95, "p95", ":")):
         if mark is not None:
             axes.axvline(float(mark), color="black", linestyle=style, label=f"{label} {mark:.4f}")
     axes.set_xlabel("USD per call")
     axes.set_ylabel("calls")
-    axes.set_title("Cost per call")
-    axes.legend(fontsize="small")
+    axes.set_title(
+        f"Cost per call ({beyond:,} calls above {top:.4f} USD not shown)"
+        if beyond
+        else "Cost per call"
+    )
+    _legend(axes)
     return _svg(figure)
 
 
@@ -95,12 +108,12 @@ def budget_line_svg(
     axes.set_xlabel("minutes into the call")
     axes.set_ylabel("USD")
     axes.set_title("Running cost and budget limits")
-    axes.legend(loc="upper left", fontsize="small")
+    _legend(axes)
     return _svg(figure)
 
 
 def frames_svg(seconds: Sequence[float], sent: Sequence[int], skipped: Sequence[int]) -> str:
-    """Frames sent to the model and frames skipped as unchanged, so far, at each turn."""
+    """Frames sent to the model and frames skipped as unchanged so far, at each turn."""
     figure, axes = _figure()
     minutes = [0.0, *(s / 60 for s in seconds)]
     axes.step(minutes, [0, *sent], where="post", label="frames sent", color=COLOURS["image"])
@@ -108,20 +121,26 @@ def frames_svg(seconds: Sequence[float], sent: Sequence[int], skipped: Sequence[
         minutes,
         [0, *skipped],
         where="post",
-        label="frames skipped (unchanged)",
+        label="frames skipped",
         color=COLOURS["unattributed"],
     )
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("minutes into the call")
     axes.set_ylabel("frames")
     axes.set_title("Frames sent and skipped")
-    axes.legend(loc="upper left", fontsize="small")
+    _legend(axes)
     return _svg(figure)
 
 
 def _figure() -> tuple[Figure, Axes]:
     figure = Figure(figsize=(_WIDTH, _HEIGHT))
-    figure.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.2)
+    # fixed margins (constrained layout doubles the drawing time); the legend sits on the right
+    figure.subplots_adjust(left=0.11, right=0.8, top=0.9, bottom=0.2)
     return figure, figure.add_subplot()
+
+
+def _legend(axes: Axes) -> None:
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
 
 
 def _stacked(
@@ -136,7 +155,7 @@ def _stacked(
         for bar, gid in zip(bars, ids, strict=True):
             bar.set_gid(f"{gid}-{name}")
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    axes.legend(loc="upper left", fontsize="small")
+    _legend(axes)
 
 
 def _svg(figure: Figure) -> str:
