@@ -16,8 +16,9 @@ from livekit_plugins_medvision.costs import (
     VideoDegradedEvent,
     VideoStreamer,
 )
+from tests.support.clock import ManualClock
 
-from .factories import Clock, FakeStreamer, Options, usage
+from .factories import FakeStreamer, Options, usage
 
 FLASH = "gemini-3.1-flash-live-preview"
 # 500 audio tokens at 3.00 per 1M: each turn costs 0.0015 USD.
@@ -277,7 +278,7 @@ def test_end_call_without_an_attached_session_only_pauses(caplog: pytest.LogCapt
 
 
 def test_live_projection_minutes_left_at_the_current_rate() -> None:
-    clock = Clock()
+    clock = ManualClock()
     tracker = CostTracker(
         FLASH, budget=Budget(soft_usd=Decimal("0.006"), hard_usd=Decimal("0.012")), clock=clock
     )

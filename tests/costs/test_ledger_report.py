@@ -20,8 +20,9 @@ import pytest
 from livekit_plugins_medvision import PatientContextProvider
 from livekit_plugins_medvision.__main__ import main
 from livekit_plugins_medvision.costs import Budget, CostTracker
+from tests.support.clock import ManualClock
 
-from .factories import Clock, usage
+from .factories import usage
 
 pytestmark = pytest.mark.db
 
@@ -54,7 +55,7 @@ class Row:
 
 
 def tracker_for(model: str, turns: int, budget: Budget | None) -> CostTracker:
-    clock = Clock()
+    clock = ManualClock()
     tracker = CostTracker(model, budget=budget, clock=clock)
     for turn in range(1, turns + 1):
         clock.now += 20
