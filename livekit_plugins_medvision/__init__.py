@@ -1,5 +1,8 @@
 """Eyes, patient context and per-modality cost for LiveKit voice agents on Gemini Live.
 
+- ``MedVision.start(ctx, session, agent)`` wires the three parts below to an ``AgentSession``
+  in the right order and closes them, in order, in one shutdown callback.
+
 - ``VisionStreamer`` streams a participant's camera or screen share to a Gemini Live
   ``RealtimeModel``, with every conversion, resize and encode off the event loop.
 - ``PatientContextProvider`` reads patient context and avatar configuration from PostgreSQL
@@ -17,6 +20,7 @@
 from livekit.agents import Plugin
 
 from .avatars import AVATAR_PROVIDERS, Avatar, AvatarProvider, create_avatar, start_avatar
+from .call import CallContext, MedVision
 from .continuity import CallSupervisor, ReconnectPolicy
 from .costs import (
     Bucket,
@@ -78,10 +82,12 @@ __all__ = [
     "ConsentChangedEvent",
     "BudgetHardExceededEvent",
     "BudgetSoftExceededEvent",
+    "CallContext",
     "CallSupervisor",
     "CostLedgerError",
     "CostReport",
     "CostTracker",
+    "MedVision",
     "MedVisionError",
     "ModelPricing",
     "PatientContext",
