@@ -164,8 +164,9 @@ class PatientContextProvider:
             pool_mode: ``"transaction"`` when ``dsn`` goes through a transaction-mode pooler
                 (PgBouncer ``pool_mode = transaction``): asyncpg's prepared-statement cache is
                 turned off, since consecutive transactions may run on different server
-                connections. Every read, audit row and migration runs in one transaction, so
-                all of the provider, ``migrate()`` included, works through such a pooler.
+                connections, and the session reset on release is skipped. Each read, audit
+                row and migration is one transaction or a single statement, so all of the
+                provider, ``migrate()`` included, works through such a pooler.
 
         Raises:
             ValueError: an option out of range, or a ``dsn`` or ``ssl`` asyncpg cannot use.
@@ -204,6 +205,10 @@ class PatientContextProvider:
                 ssl=tls,
                 server_settings={"application_name": _APPLICATION_NAME},
                 statement_cache_size=0 if pool_mode == "transaction" else 100,
+                # through a transaction pooler the session belongs to no one: asyncpg's reset
+                # (RESET ALL, unlock advisory locks...) would cost a round trip on whichever
+                # server connection PgBouncer picks; a transaction left open is still rolled back
+                reset=_keep_session if pool_mode == "transaction" else None,
             )
         except SSLCertVerificationError as exc:  # a ValueError too: caught first
             raise PatientContextError(
@@ -502,6 +507,10 @@ class PatientContextProvider:
             extra={"what": what, "error": str(error), "patient_hash": patient_hash},
         )
         raise error from None
+
+
+async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """A pool ``reset`` that leaves the server session as it is (see ``connect``)."""
 
 
 async def _rollback_or_drop(conn: _Conn) -> None:
