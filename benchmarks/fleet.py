@@ -398,6 +398,8 @@ def database_part(quick: bool) -> list[FleetRow]:
             owner_uid=server.data_dir.stat().st_uid,
             pool_size=BOUNCER_POOL_SIZE,
         ) as bouncer:
+            # not measured: the fresh database's first connections and plans, the page cache
+            run_fleet("warm-up", bouncer.dsn_for(DATABASE), server.dsn, "transaction", 4, QUICK)
             for jobs in sizes:
                 for route, dsn, mode in (
                     ("direct", server.dsn_for(DATABASE, tcp=True), "session"),
