@@ -8,11 +8,10 @@ streamer, the session, the ledger row, the tracker, then the pool.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, room_io
@@ -23,14 +22,17 @@ from livekit.protocol import agent as agent_proto
 from ..costs import Budget, CostReport, CostTracker
 from ..errors import CostLedgerError, PatientContextError
 from ..log import logger
-from ..patients import Language, PatientContext, PatientContextProvider, render_patient_context
+from ..patients import (
+    Language,
+    PatientContext,
+    PatientContextProvider,
+    render_patient_context,
+    resolve_patient_id,
+)
 from ..privacy import hash_patient_id
 from ..vision import VisionStreamer
 
 __all__ = ["CallContext", "MedVision"]
-
-PATIENT_ID_KEY: Final = "patient_id"
-"""The key of the patient id in the job's dispatch metadata (a JSON object)."""
 
 _ShutdownCallback = (
     Callable[[], Coroutine[None, None, None]] | Callable[[str], Coroutine[None, None, None]]
@@ -162,8 +164,9 @@ class MedVision:
             provider = await _connect(database_url or os.environ.get("DATABASE_URL"))
         streamer = VisionStreamer() if streamer is None else streamer
         tracker = CostTracker(model.model, budget=budget)
-        if patient_id is None:
-            patient_id = _dispatched_patient_id(ctx.job.metadata)
+        if patient_id is None:  # dispatch metadata only: nobody in the room can change it
+            dispatched = resolve_patient_id(job_metadata=ctx.job.metadata)
+            patient_id = None if dispatched is None else dispatched.patient_id
         patient_hash = None if patient_id is None else hash_patient_id(patient_id)
         call = cls(
             session=session,
@@ -258,21 +261,3 @@ async def _connect(database_url: str | None) -> PatientContextProvider | None:
     except ValueError:  # a malformed URL; the message never quotes it (it may hold a password)
         logger.warning("DATABASE_URL is malformed: no record")
     return None
-
-
-def _dispatched_patient_id(metadata: str) -> str | None:
-    """The ``"patient_id"`` string of the dispatch metadata, or ``None`` (logged, no value)."""
-    if not metadata.strip():
-        return None
-    try:
-        parsed: object = json.loads(metadata)
-    except json.JSONDecodeError:
-        logger.warning("dispatch metadata is not valid JSON; no patient id")
-        return None
-    value = parsed.get(PATIENT_ID_KEY) if isinstance(parsed, dict) else None
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        logger.warning("dispatch metadata's patient_id is not a usable id")
-        return None
-    return value.strip()
