@@ -1,13 +1,18 @@
-"""ReconnectPolicy: the delays between attempts and the options it refuses."""
+"""ReconnectPolicy's delays, the keepalive options and what the supervisor refuses."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+from google.genai import types
 from livekit.plugins import google
 
-from livekit_plugins_medvision.continuity import CallSupervisor, ReconnectPolicy
+from livekit_plugins_medvision.continuity import (
+    CallSupervisor,
+    ReconnectPolicy,
+    keepalive_http_options,
+)
 
 
 def test_delays_grow_to_the_cap_without_jitter() -> None:
@@ -65,3 +70,24 @@ def test_the_supervisor_refuses_what_it_cannot_supervise() -> None:
         CallSupervisor(object())  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(ValueError, match="notice"):
         CallSupervisor(model, notice="  ")
+
+
+def test_keepalive_options_extend_the_given_ones_and_keep_what_is_set() -> None:
+    given = types.HttpOptions(base_url="https://127.0.0.1:1", async_client_args={"ssl": False})
+    options = keepalive_http_options(given, interval_s=2.0, timeout_s=3.0)
+    assert options.base_url == "https://127.0.0.1:1"
+    assert options.async_client_args == {
+        "ssl": False,
+        "ping_interval": 2.0,
+        "ping_timeout": 3.0,
+        "close_timeout": 3.0,
+        "open_timeout": 6.0,
+    }
+    assert given.async_client_args == {"ssl": False}  # not changed
+    kept = keepalive_http_options(types.HttpOptions(async_client_args={"ping_interval": 30.0}))
+    assert (kept.async_client_args or {})["ping_interval"] == 30.0
+    assert keepalive_http_options().timeout == 10_000  # the plugin's own default
+    with pytest.raises(ValueError, match="interval_s"):
+        keepalive_http_options(interval_s=0.0)
+    with pytest.raises(ValueError, match="timeout_s"):
+        keepalive_http_options(timeout_s=math.inf)

@@ -35,6 +35,7 @@ from livekit_plugins_medvision.continuity import (
     ReconnectPolicy,
     SessionLostEvent,
     SessionRestoredEvent,
+    keepalive_http_options,
 )
 from livekit_plugins_medvision.costs import CostTracker, UsageUpdatedEvent
 from livekit_plugins_medvision.testing import FakeGeminiLive, SyntheticCamera
@@ -88,25 +89,33 @@ class Call:
 
 
 def model_via(
-    proxy: TcpProxy, server: FakeGeminiLive, streamer: VisionStreamer | None = None
+    proxy: TcpProxy,
+    server: FakeGeminiLive,
+    streamer: VisionStreamer | None = None,
+    keepalive_s: float | None = None,
 ) -> google.realtime.RealtimeModel:
     """The google RealtimeModel reaching the emulator through the proxy (TLS end to end)."""
+    options = types.HttpOptions(
+        base_url=f"https://127.0.0.1:{proxy.port}",
+        async_client_args={"ssl": server.ssl_context()},
+    )
+    if keepalive_s is not None:
+        options = keepalive_http_options(options, interval_s=keepalive_s, timeout_s=keepalive_s)
     return google.realtime.RealtimeModel(
         api_key="fake",
-        http_options=types.HttpOptions(
-            base_url=f"https://127.0.0.1:{proxy.port}",
-            async_client_args={"ssl": server.ssl_context()},
-        ),
+        http_options=options,
         image_encode_options=NOT_GIVEN if streamer is None else streamer.image_encode_options(),
     )
 
 
 @asynccontextmanager
-async def open_call(policy: ReconnectPolicy) -> AsyncIterator[Call]:
+async def open_call(
+    policy: ReconnectPolicy, keepalive_s: float | None = None
+) -> AsyncIterator[Call]:
     """Start a supervised call through a proxy; close everything, in the worker's order, after."""
     async with FakeGeminiLive() as server, TcpProxy(server.port) as proxy:
         streamer = VisionStreamer(fps=1.0, silent_fps=1.0, max_size=320, change_threshold=0.0)
-        model = model_via(proxy, server, streamer)
+        model = model_via(proxy, server, streamer, keepalive_s)
         supervisor = CallSupervisor(model, policy=policy, notice=NOTICE)
         session = AgentSession[None](llm=supervisor.model)
         tracker = CostTracker(model.model)
@@ -391,4 +400,49 @@ async def test_without_a_supervisor_a_cut_ends_the_call_and_the_streamer_says_so
             await streamer.aclose()
             await session.aclose()
             await model.aclose()
+    check_nothing_left()
+
+
+async def test_a_stall_shorter_than_the_keepalive_is_held_by_tcp_and_loses_nothing() -> None:
+    async with open_call(ReconnectPolicy()) as call:
+        await call.turn()
+        call.proxy.stall()  # packets dropped, nobody told: no reset, no error
+        await asyncio.sleep(2.0)  # the fault itself
+        await call.proxy.restore()
+        await call.turn()
+        await call.server.wait_for(lambda r: len(r.images_on(1)) >= 3, what="frames go on")
+        figures("stall 2s", call, 0, None)
+
+        assert call.lost == [] and call.errors == [] and call.vision == []
+        assert [turn.connection for turn in call.server.received.turns] == [1, 1]
+        check_cost_exact(call)
+    check_nothing_left()
+
+
+async def test_a_long_stall_is_noticed_by_the_keepalive_and_the_call_resumes() -> None:
+    # keepalive_http_options at 1 s (5 s recommended): noticed within 3 s, not the ~50 s of
+    # the websockets defaults; a connect into the stalled path hangs until its open timeout
+    async with open_call(ReconnectPolicy(), keepalive_s=1.0) as call:
+        await call.turn()
+        call.proxy.stall()
+        stalled = time.monotonic()
+        await call.until("errors", seconds=10)  # the plugin's own reconnect starts
+        noticed_s = time.monotonic() - stalled
+        await call.until("lost", seconds=20)  # its connect timed out: the supervisor's turn
+        taken_over_s = time.monotonic() - stalled
+        back = time.monotonic()
+        await call.proxy.restore()
+        await call.until("restored", seconds=call.supervisor.policy.max_delay_s + 15)
+        resume_s = time.monotonic() - back
+        await call.turns.get()  # the notice
+        await call.turn()
+        case = f"stall, noticed after {noticed_s:.1f} s, supervised after {taken_over_s:.1f} s"
+        figures(case, call, 0, resume_s)
+
+        assert call.lost[0].error_type == "TimeoutError"
+        assert call.ended == [] and call.closed == []
+        received = call.server.received
+        assert [t.text for t in received.texts].count(NOTICE) == 1
+        assert received.turns[0].connection == 1 and received.turns[-1].connection > 1
+        check_cost_exact(call)
     check_nothing_left()

@@ -7,6 +7,9 @@ The client connects to the proxy's port instead of the server's; bytes are relay
   restarted router does) and new ones are refused until ``restore()``.
 - ``reset()``: open connections are reset, new ones are accepted at once (a flapping link, a
   load balancer dropping its connections).
+- ``stall()``: nothing gets through and nobody is told (packets dropped without a reset, as on a
+  dead radio link): open connections hang, new ones are accepted but never answered. What was
+  sent meanwhile is delivered at ``restore()``, as TCP retransmits it.
 
 A refused connect fails in microseconds, so a client's reconnect attempts during a cut take the
 time of its own backoff only: a cut of ``T`` seconds against a backoff and bound scaled by ``k``
@@ -54,6 +57,8 @@ class TcpProxy:
         self._port = 0
         self._links: set[_Link] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.accepted = 0
         """Connections accepted since start."""
         self.resets = 0
@@ -106,14 +111,20 @@ class TcpProxy:
                 _abort(link.upstream)
         await self._settle()
 
+    def stall(self) -> None:
+        """Let nothing through, in either direction, without closing anything."""
+        self._flowing.clear()
+
     async def restore(self) -> None:
-        """Accept connections again, on the same port."""
+        """End a cut or a stall: accept connections again, on the same port, and relay."""
+        self._flowing.set()
         if self._server is None:
             await self._listen(self._port)
 
     async def aclose(self) -> None:
         """Stop listening, reset every connection and wait for the relays to end. Idempotent."""
         await self.cut()
+        self._flowing.set()
         for task in list(self._tasks):
             task.cancel()
         await self._settle()
@@ -138,6 +149,7 @@ class TcpProxy:
         link = _Link(client=writer)
         self._links.add(link)
         try:
+            await self._flowing.wait()  # a stalled path answers no handshake
             try:
                 up_reader, up_writer = await asyncio.open_connection(*self._target)
             except OSError:
@@ -148,7 +160,9 @@ class TcpProxy:
                 _abort(up_writer)
                 _abort(writer)
                 return
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(
+                _pipe(reader, up_writer, self._flowing), _pipe(up_reader, writer, self._flowing)
+            )
         finally:
             self._links.discard(link)
             for side in (link.client, link.upstream):
@@ -156,10 +170,13 @@ class TcpProxy:
                     side.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event
+) -> None:
     """Copy until end of stream, then half-close; a reset on either side ends it quietly."""
     with contextlib.suppress(ConnectionError, OSError):
         while data := await reader.read(_CHUNK):
+            await flowing.wait()  # held, not lost, while stalled
             writer.write(data)
             await writer.drain()
         if writer.can_write_eof():
