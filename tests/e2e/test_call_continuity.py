@@ -77,11 +77,13 @@ class Call:
                 await self.changed.wait()
 
     async def turn(self) -> None:
-        """Ask for a reply and wait until its usage is counted."""
+        """Ask for a reply; wait until its usage is counted and the emulator has recorded
+        every turn counted so far (it records a turn after sending it, from its own thread)."""
         reply = await self.session.generate_reply()
         assert not reply.interrupted
         async with asyncio.timeout(10):
             await self.turns.get()
+        await self.server.wait_for_turns(self.tracker.report().turns)
 
     def note(self, box: list[T], event: T) -> None:
         box.append(event)
