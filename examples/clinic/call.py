@@ -35,6 +35,7 @@ from livekit_plugins_medvision.patients import Language, PatientRef
 
 from .log import logger
 from .settings import ClinicSettings
+from .vision import VISION_GUIDE, vision_tools
 
 _BUDGET_HARD_NOTICE: Final[dict[Language, str]] = {
     "pt-BR": (
@@ -87,7 +88,12 @@ def build_call(
         api_key: Gemini API key; by default ``GOOGLE_API_KEY``.
         http_options: Where to reach Gemini Live; by default Google's endpoint.
     """
-    instructions = clinic_instructions(context, language=settings.language)
+    instructions = (
+        clinic_instructions(context, language=settings.language)
+        + "\n"
+        + VISION_GUIDE[settings.language]
+        + "\n"
+    )
     low = types.MediaResolution.MEDIA_RESOLUTION_LOW
     # audio+video sessions end after about 2 minutes without compression; the tracker needs the
     # same settings to know which frames left the context
@@ -95,7 +101,12 @@ def build_call(
         trigger_tokens=25_600, sliding_window=types.SlidingWindow(target_tokens=12_800)
     )
     streamer = VisionStreamer(
-        fps=1.0, silent_fps=0.3, max_size=768, model=settings.model, media_resolution=low
+        fps=1.0,
+        silent_fps=0.3,
+        max_size=768,
+        model=settings.model,
+        media_resolution=low,
+        require_consent=True,  # nothing of the patient's video is sent before they say yes
     )
     model = google.realtime.RealtimeModel(
         model=settings.model,
@@ -144,7 +155,7 @@ def build_call(
 
     tracker.on("video_degraded", on_video_degraded)
     tracker.on("budget_hard_exceeded", on_budget_hard)
-    agent = Agent(instructions=instructions)
+    agent = Agent(instructions=instructions, tools=vision_tools(streamer))
     return ClinicCall(session, agent, streamer, tracker, supervisor, instructions)
 
 

@@ -12,9 +12,9 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Final
 
-from livekit.agents import ConversationItemAddedEvent
+from livekit.agents import ConversationItemAddedEvent, FunctionToolsExecutedEvent
 
-from livekit_plugins_medvision import PatientContextProvider
+from livekit_plugins_medvision import ConsentChangedEvent, PatientContextProvider
 from livekit_plugins_medvision.costs import (
     BudgetHardExceededEvent,
     BudgetSoftExceededEvent,
@@ -163,7 +163,16 @@ async def _converse(
         console.event(f"budget: hard limit of {event.hard_usd} USD reached, video paused")
         gemini.queue_reply(Reply(text=CAMERA_OFF[language]))  # answers the agent's notice
 
+    def on_tools(event: FunctionToolsExecutedEvent) -> None:
+        for output in event.function_call_outputs:
+            console.event(f"tool {output.name}: {output.output}")
+
+    def on_consent(event: ConsentChangedEvent) -> None:
+        console.event(f"vision: consent {event.state} ({event.reason})")
+
     call.session.on("conversation_item_added", on_item)
+    call.session.on("function_tools_executed", on_tools)
+    call.streamer.on("consent_changed", on_consent)
     call.tracker.on("budget_soft_exceeded", on_soft)
     call.tracker.on("video_degraded", on_degraded)
     call.tracker.on("budget_hard_exceeded", on_hard)

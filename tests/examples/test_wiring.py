@@ -7,6 +7,7 @@ import pytest
 from clinic.call import build_call, finish_call
 from clinic.database import load_context, read_avatar_config
 from clinic.settings import ClinicSettings
+from livekit.agents.llm import FunctionTool
 
 from livekit_plugins_medvision import PatientContextProvider, clinic_instructions
 from livekit_plugins_medvision.costs import BudgetHardExceededEvent
@@ -42,8 +43,14 @@ async def test_the_model_is_set_up_for_long_video_calls() -> None:
     assert setup.turn_coverage == "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO"
     assert setup.resumption_requested
     assert "contextWindowCompression" in setup.raw
-    assert setup.system_instruction == clinic_instructions(None, language="pt-BR")
+    assert setup.system_instruction == call.instructions
+    assert call.instructions.startswith(clinic_instructions(None, language="pt-BR"))
+    assert "record_camera_consent" in call.instructions and "look_closely" in call.instructions
     assert call.streamer.image_encode_options().resize_options is None
+    # consent before sight: nothing is sent until the patient says yes
+    assert call.streamer.consent == "pending"
+    tool_names = {tool.info.name for tool in call.agent.tools if isinstance(tool, FunctionTool)}
+    assert tool_names == {"record_camera_consent", "look_closely"}
 
 
 async def test_context_is_loaded_and_its_read_audited(
