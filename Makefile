@@ -45,6 +45,7 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/vision_encode.py
+	$(BIN)/python benchmarks/vision_capture.py
 	$(BIN)/python benchmarks/patient_lookup.py
 	$(BIN)/python benchmarks/fleet.py
 

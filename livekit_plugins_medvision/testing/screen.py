@@ -31,6 +31,7 @@ def document_frame(
     height: int,
     *,
     first_line: int = 0,
+    lines: int | None = None,
     caret: bool = False,
     pointer: tuple[int, int] | None = None,
     seed: int = 0,
@@ -41,11 +42,13 @@ def document_frame(
         width: Frame width in pixels (even).
         height: Frame height in pixels (even).
         first_line: The document line shown at the top of the page.
+        lines: How many lines are written so far (the rest of the page is blank), for a
+            document being typed or a chat; ``None`` fills the page.
         caret: Draw a text caret at the end of the first line (a blinking caret toggles it).
         pointer: Draw a mouse pointer with its tip at this pixel.
         seed: Which document: the same seed always has the same words.
     """
-    return _render(width, height, first_line, caret, pointer, seed).convert(
+    return _render(width, height, first_line, lines, caret, pointer, seed).convert(
         rtc.VideoBufferType.I420
     )
 
@@ -55,6 +58,7 @@ def _render(
     width: int,
     height: int,
     first_line: int,
+    lines: int | None,
     caret: bool,
     pointer: tuple[int, int] | None,
     seed: int,
@@ -65,7 +69,7 @@ def _render(
     image = Image.new("RGBA", (width, height), (255, 255, 255, 255))
     draw = ImageDraw.Draw(image)
     margin = width // 12
-    rows = height // line_height
+    rows = height // line_height if lines is None else min(lines, height // line_height)
     for row in range(rows):
         y = row * line_height + size // 2
         text = _line(seed, first_line + row, (width - 2 * margin) // (size // 2 + 1))

@@ -60,6 +60,10 @@ def test_one_edited_line_is_a_change_for_text_and_not_for_a_scene() -> None:
     threshold = SCREEN_SHARE_PROFILE.change_threshold
     assert difference(page, one_line, "text") > 3 * threshold
     assert difference(page, document_frame(W, H, first_line=1), "text") > 3 * threshold
+    # A note typed a line at a time: the new line is a change for text only.
+    typing, typed = document_frame(W, H, lines=10), document_frame(W, H, lines=11)
+    assert difference(typing, typed, "scene") < CAMERA_THRESHOLD
+    assert difference(typing, typed, "text") > 3 * threshold
     # ... and a blinking caret or a moving pointer stays below it.
     assert difference(page, document_frame(W, H, caret=True), "text") < threshold / 4
     pointed = document_frame(W, H, pointer=(800, 500))
