@@ -13,11 +13,11 @@ ours also as ``Capture.on_loop_ms`` (the plugin's JPEG encode of the ready frame
 Part 2, tokens a capture costs against a stream frame, by ``estimate_image_tokens``.
 
 Part 3, a 1080p screen share for ``--minutes`` minutes at 2 fps, caret blinking: a still page,
-a document scrolled one line every 7 s, or a note typed one line every 7 s (a new line at the
-bottom of a still page): frames sent per minute and their size with the screen-share profile
-and with the camera profile (user speaking, then silent), and how many changes were sent
-within a second (7 s is no multiple of either keep-alive, so a keep-alive frame does not pass
-for a change seen).
+a document scrolled one line every 6.5 s, or a note typed one line every 6.5 s (a new line at
+the bottom of a still page): frames sent per minute and their size with the screen-share
+profile and with the camera profile (user speaking, then silent), and how many changes were
+sent within a second (6.5 s is no multiple of a keep-alive or a sampling interval, so neither
+passes for a change seen).
 
 Usage: ``python benchmarks/vision_capture.py [--quick] [--screen-only]``. Prints tables and writes
 ``benchmarks/results/vision_capture.json``.
@@ -282,7 +282,7 @@ class ScreenRow:
 
 
 async def screen_share(document: str, kind: str, speaking: bool, minutes: float) -> ScreenRow:
-    """A 1080p page at 2 fps, a change every 7 s (none when still), caret blinking."""
+    """A 1080p page at 2 fps, a change every 6.5 s (none when still), caret blinking."""
     clock = ManualClock()
     streamer = VisionStreamer(clock=clock)
     source = rtc.VideoSource(1920, 1080)
@@ -295,8 +295,8 @@ async def screen_share(document: str, kind: str, speaking: bool, minutes: float)
     try:
         for step in range(steps):
             clock.now = step / 2
-            change = 0 if document == "still" else step // 14  # one change every 7 s
-            if document != "still" and step and step % 14 == 0:
+            change = 0 if document == "still" else step // 13  # one change every 6.5 s
+            if document != "still" and step and step % 13 == 0:
                 scrolls.append(clock.now)
             caret = step % 2 == 0
             if document == "typed":

@@ -55,10 +55,7 @@ def look_closely_tool(
         try:
             capture = await streamer.capture(max_size=max_size, jpeg_quality=jpeg_quality)
         except VisionUnavailableError as error:
-            return (
-                f"No picture could be taken: {error}. Do not guess what it shows; tell the "
-                "patient and, if it helps, ask them to turn their camera on."
-            )
+            return f"No picture could be taken: {error}. Do not guess; tell the patient."
         what = "shared screen" if capture.source == "screen_share" else "camera"
         return (
             f"A sharp {capture.width}x{capture.height} picture of the patient's {what} was "
