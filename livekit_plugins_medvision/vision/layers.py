@@ -98,6 +98,11 @@ class LayerChooser:
         """The layer last asked for, or ``None`` (no simulcast publication followed)."""
         return self._asked
 
+    def full_long_side(self) -> int:
+        """Long side of the followed simulcast publication's full layer; 0 when none or unknown."""
+        publication = self._publication
+        return 0 if publication is None else max(publication.width, publication.height)
+
     def follow(self, publication: object | None, max_size: int) -> None:
         """Follow ``publication`` (any publication; only simulcast videos are acted on).
 

@@ -57,6 +57,7 @@ _U = TypeVar("_U")
 _CALIBRATE_EVERY = 10  # measure the real JPEG size of one sent frame in this many
 _GEMINI_FRAME_INTERVAL_S = 1.0  # Gemini Live takes at most one frame a second
 _CAPTURE_TIMEOUT_S = 10.0  # a capture whose frame is not ready by then gives up
+_LAYER_WAIT_S = 1.5  # how long a capture waits for a sharper simulcast layer to arrive
 _ROOM_EVENTS: tuple[EventTypes, ...] = (
     "participant_connected",
     "participant_disconnected",
@@ -188,6 +189,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         self._logged: set[str] = set()
         self._clock = clock
         self._latest: tuple[rtc.VideoFrame, rtc.VideoRotation.ValueType] | None = None
+        self._frame_arrived = asyncio.Event()
         self._source: CaptureSource = "camera"
         self._last_push: float | None = None  # clock time of the last frame handed over
         self._hold_until: float | None = None  # the stream waits for this after a capture
@@ -349,6 +351,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         self._captures_waiting += 1  # the stream takes no new slot meanwhile
         try:
             async with self._capture_lock:
+                await self._sharper_layer(max_size)
                 work = await self._prepare_capture(max_size, jpeg_quality)
                 waited = self._slot_delay()
                 if waited > 0:
@@ -366,6 +369,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
                 )
         finally:
             self._captures_waiting -= 1
+            self._layers.resize(self._options.profile(self._source).max_size)
 
     def start_track(
         self, track: rtc.Track, sink: VideoSink, *, kind: CaptureSource = "camera"
@@ -580,6 +584,7 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
             return
         rotation = rotation_of(event.rotation)
         self._latest = (frame, rotation)
+        self._frame_arrived.set()
         if self._captures_waiting or (
             self._hold_until is not None and self._clock() < self._hold_until
         ):
@@ -714,6 +719,28 @@ class VisionStreamer(utils.EventEmitter[VisionEventTypes]):
         if sink is None:
             raise VisionUnavailableError("no realtime session is running")
         return sink
+
+    async def _sharper_layer(self, max_size: int) -> None:
+        """On a simulcast track, ask for the layer a capture needs and wait for its first frame.
+
+        The stream's layer covers the stream's ``max_size`` only (half the camera's size, say);
+        a capture asks for a larger one, waits up to ``_LAYER_WAIT_S`` for a frame that big,
+        and goes with what it has if none comes. The stream's layer is asked for again after.
+        """
+        full = self._layers.full_long_side()
+        if not full:
+            return
+        self._layers.resize(max_size)
+        needed = min(full, max_size)
+        try:
+            async with asyncio.timeout(_LAYER_WAIT_S):
+                while (latest := self._latest_frame()) is None or max(
+                    latest[0].width, latest[0].height
+                ) < needed:
+                    self._frame_arrived.clear()
+                    await self._frame_arrived.wait()
+        except TimeoutError:
+            self._log_once("layer", "no sharper simulcast layer arrived in time; capturing as is")
 
     async def _prepare_capture(self, max_size: int, jpeg_quality: int) -> CaptureWork:
         """Wait for the worker, then have it prepare the latest frame at the capture's size."""
