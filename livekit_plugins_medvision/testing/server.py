@@ -16,7 +16,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import enum
-import io
 import json
 import math
 import re
@@ -26,7 +25,6 @@ import struct
 import tempfile
 import threading
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
@@ -37,14 +35,15 @@ from typing import Any, Literal, Self, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from google.genai import types
-from PIL import Image, UnidentifiedImageError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ..log import logger
+from .answers import audio_bytes, reply_messages
 from .certs import LocalCertificate, make_local_certificate
 from .compression import SlidingWindow
+from .frames import decode_image
 from .models import DEFAULT_LIVE_MODELS, frame_tokens, model_id
 from .protocol import (
     MAX_REASON_BYTES,
@@ -62,7 +61,6 @@ from .recording import (
     ConnectionRecord,
     Received,
     ReceivedAudio,
-    ReceivedImage,
     ReceivedText,
     RejectedMessage,
     SetupRecord,
@@ -71,7 +69,6 @@ from .recording import (
 )
 from .script import (
     OUTPUT_AUDIO_BYTES_PER_SECOND,
-    OUTPUT_AUDIO_MIME_TYPE,
     ComputedUsage,
     Reply,
     TurnStats,
@@ -89,7 +86,6 @@ _PATH = re.compile(
 _DURATION = re.compile(r"^\d+(\.\d+)?s$")
 _RATE = re.compile(r"rate=(\d+)")
 _MAX_MESSAGE_BYTES = 16 * 2**20
-_AUDIO_CHUNK_BYTES = 9_600  # 0.1 s of 24 kHz 16-bit mono per modelTurn message
 _RESERVED_CLOSE_CODES = {1004, 1005, 1006, 1015}
 _KEY_REASON = "API key not valid. Please pass a valid API key."
 _NO_KEY_REASON = "The request is missing a valid API key."
@@ -884,7 +880,7 @@ class FakeGeminiLive:
         assert session is not None
         index = connection.index
         if message.video is not None:
-            image = _decode_image(
+            image = decode_image(
                 index, message.video, now, strict=self._unverified.reject_undecodable_frames
             )
             self._received.images.append(image)
@@ -1020,7 +1016,7 @@ class FakeGeminiLive:
             instruction_chars=setup.instruction_chars,
         )
         usage = self._usage_for(reply, stats)
-        body, final = _reply_messages(reply, audio, setup.output_transcription, usage)
+        body, final = reply_messages(reply, audio, setup.output_transcription, usage)
 
         barge_in = asyncio.Event()
         connection.barge_in = barge_in
@@ -1030,7 +1026,7 @@ class FakeGeminiLive:
             sent_audio = 0
             for message in body if not interrupted else []:
                 await self._send(connection, message)
-                chunk = _audio_bytes(message)
+                chunk = audio_bytes(message)
                 sent_audio += chunk
                 if chunk and self._audio_pace:
                     seconds = chunk / OUTPUT_AUDIO_BYTES_PER_SECOND * self._audio_pace
@@ -1249,92 +1245,3 @@ async def _wait(event: asyncio.Event, seconds: float) -> bool:
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
-
-
-def _audio_bytes(message: types.LiveServerMessage) -> int:
-    content = message.server_content
-    if content is None or content.model_turn is None:
-        return 0
-    return sum(
-        len(part.inline_data.data or b"")
-        for part in content.model_turn.parts or []
-        if part.inline_data is not None
-    )
-
-
-def _reply_messages(
-    reply: Reply, audio: bytes, transcribe: bool, usage: types.UsageMetadata
-) -> tuple[list[types.LiveServerMessage], list[types.LiveServerMessage]]:
-    """Return the messages of one answer, in the service's order, as (body, end).
-
-    The body runs up to ``generationComplete``; the end is ``turnComplete`` and the usage.
-    """
-    contents: list[types.LiveServerContent] = []
-    if reply.input_transcription is not None:
-        contents.append(
-            types.LiveServerContent(
-                input_transcription=types.Transcription(text=reply.input_transcription)
-            )
-        )
-    with_usage = usage if reply.usage_placement == "with" else None
-    if reply.tool_calls:
-        # The model now waits for the tool response: the turn goes on after it.
-        final = types.LiveServerMessage(
-            tool_call=types.LiveServerToolCall(function_calls=list(reply.tool_calls)),
-            usage_metadata=with_usage,
-        )
-    else:
-        for start in range(0, len(audio), _AUDIO_CHUNK_BYTES):
-            chunk = audio[start : start + _AUDIO_CHUNK_BYTES]
-            contents.append(
-                _model_turn(types.Part.from_bytes(data=chunk, mime_type=OUTPUT_AUDIO_MIME_TYPE))
-            )
-        if audio and transcribe and reply.text:
-            contents.append(
-                types.LiveServerContent(output_transcription=types.Transcription(text=reply.text))
-            )
-        elif not audio and reply.text:
-            contents.append(_model_turn(types.Part(text=reply.text)))
-        contents.append(types.LiveServerContent(generation_complete=True))
-        final = types.LiveServerMessage(
-            server_content=types.LiveServerContent(turn_complete=True), usage_metadata=with_usage
-        )
-    body = [types.LiveServerMessage(server_content=content) for content in contents]
-    usage_message = types.LiveServerMessage(usage_metadata=usage)
-    if reply.usage_placement == "before":
-        return body, [usage_message, final]
-    if reply.usage_placement == "with":
-        return body, [final]
-    return body, [final, usage_message]
-
-
-def _model_turn(part: types.Part) -> types.LiveServerContent:
-    return types.LiveServerContent(model_turn=types.Content(role="model", parts=[part]))
-
-
-def _decode_image(connection: int, blob: Blob, now: float, *, strict: bool) -> ReceivedImage:
-    mime_type = blob.mime_type
-    data = blob.data
-    if not mime_type.startswith("image/"):
-        raise ProtocolError("realtime_input.video must be an image")
-    try:
-        # Pillow only warns about a frame of 89-179 Mpx and would then decode it (hundreds of
-        # MB); refuse it like any other frame the service would not take.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()  # decode it all: a truncated or corrupt frame is refused
-                width, height = image.size
-                image_format = image.format or ""
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ):
-        if strict:
-            raise ProtocolError("realtime_input.video is not a decodable image") from None
-        return ReceivedImage(connection, mime_type, "", 0, 0, len(data), now)
-    return ReceivedImage(connection, mime_type, image_format, width, height, len(data), now)
