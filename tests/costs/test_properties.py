@@ -10,7 +10,7 @@ from livekit.agents.metrics import RealtimeModelMetrics
 
 from livekit_plugins_medvision.costs import Bucket, CostTracker, UsageUpdatedEvent
 
-from .factories import details, metrics
+from .factories import FakeStreamer, Stats, details, metrics
 
 MODELS = st.sampled_from(
     ["gemini-3.1-flash-live-preview", "gemini-3.8-live", "gemini-live-2.5-flash-native-audio"]
@@ -86,13 +86,26 @@ def test_total_is_the_sum_of_turns_and_never_decreases(
 
 
 @settings(max_examples=60, deadline=None)
-@given(model=MODELS, turns=st.lists(usage_messages(), min_size=1, max_size=8))
+@given(
+    model=MODELS,
+    turns=st.lists(usage_messages(), min_size=1, max_size=8),
+    frames=st.none() | st.lists(st.integers(min_value=0, max_value=40), min_size=8, max_size=8),
+)
 def test_buckets_add_up_and_the_default_policy_never_under_counts(
-    model: str, turns: list[types.UsageMetadata]
+    model: str, turns: list[types.UsageMetadata], frames: list[int] | None
 ) -> None:
+    """With or without a streamer whose image-token estimate fills what the server left out."""
     conservative = CostTracker(model)
     cheap = CostTracker(model, unattributed_policy="input_text")
-    for message in turns:
+    streamer = FakeStreamer()
+    if frames is not None:
+        conservative.attach_vision(streamer)
+        cheap.attach_vision(streamer)
+    sent = 0
+    for index, message in enumerate(turns):
+        if frames is not None:
+            sent += frames[index]
+            streamer.stats = Stats(frames_sent=sent, estimated_image_tokens=258 * sent)
         conservative.track_usage(message)
         cheap.track_usage(message)
 

@@ -469,18 +469,17 @@ async def test_200_concurrent_lookups_through_4_connections(pg_dsn: str) -> None
     async with await PatientContextProvider.connect(pg_dsn, min_size=0, max_size=4) as provider:
         await provider.seed_demo()
         admin = await asyncpg.connect(pg_dsn)
-        peak = 0
+        backends: set[int] = set()  # every server process that served the provider
         done = asyncio.Event()
 
         async def sample() -> None:
-            nonlocal peak
             while not done.is_set():
-                count = await admin.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity"
+                pids = await admin.fetch(
+                    "SELECT pid FROM pg_stat_activity"
                     " WHERE datname = current_database() AND application_name = $1",
                     "livekit-plugins-medvision",
                 )
-                peak = max(peak, int(count))
+                backends.update(int(row["pid"]) for row in pids)
 
         sampler = asyncio.create_task(sample())
         try:
@@ -495,7 +494,9 @@ async def test_200_concurrent_lookups_through_4_connections(pg_dsn: str) -> None
             await sampler
             await admin.close()
         assert all(r is not None for r in results)
-        assert 1 <= peak <= 4
+        # The same few connections served all 200 (a connection per lookup would show up as
+        # many short-lived server processes, however few ran at once).
+        assert 1 <= len(backends) <= 4
         async with provider.pool.acquire() as conn:
             assert await conn.fetchval("SELECT count(*) FROM medvision.access_audit") == 200
 
