@@ -110,8 +110,8 @@ async def test_session_mode_through_a_transaction_pooler_breaks_as_documented(
 
     errors = await _lookups(bouncer.dsn_for(_database(pg_dsn)), jobs=8, each=5, pool_mode="session")
 
-    assert errors
-    assert all("SQLSTATE 26000" in str(e) or "Unavailable" in type(e).__name__ for e in errors)
+    # prepared statements missing on, or clashing with, another server connection: 26000, 42P05
+    assert any("SQLSTATE 26000" in str(e) or "SQLSTATE 42P05" in str(e) for e in errors)
 
 
 async def test_concurrent_migrations_through_pgbouncer_apply_each_once(
