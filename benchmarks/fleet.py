@@ -33,6 +33,7 @@ import os
 import platform
 import random
 import resource
+import secrets
 import statistics
 import sys
 import tempfile
@@ -57,7 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support, r
 from benchmarks.vision_encode import EncodingSink, Producer
 from livekit_plugins_medvision import CostTracker, PatientContextProvider
 from livekit_plugins_medvision.patients import DEMO_PATIENT_IDS, PoolMode, start_embedded_postgres
-from livekit_plugins_medvision.privacy import hash_patient_id
+from livekit_plugins_medvision.privacy import HASH_KEY_ENV, hash_patient_id
 from livekit_plugins_medvision.testing.camera import SyntheticCamera
 from livekit_plugins_medvision.vision import VisionStreamer
 from tests.support.pgbouncer import PgBouncer
@@ -434,6 +435,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short run, to check the script")
     parser.add_argument("--part", choices=("db", "video", "all"), default="all")
     args = parser.parse_args()
+    # one key for every job process, as a fleet shares one (and no warning from each job)
+    os.environ.setdefault(HASH_KEY_ENV, secrets.token_hex(32))
     report: dict[str, object] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
