@@ -8,6 +8,7 @@ The table (``medvision.cost_ledger``) is created by the PatientContextProvider's
 
 from __future__ import annotations
 
+import contextlib
 import json
 from decimal import Decimal
 
@@ -59,8 +60,8 @@ async def insert_ledger_row(
     row_id: object = None
     failure: str | None = None
     try:
-        row_id = await pool.fetchval(
-            _INSERT,
+        row_id = await _insert(
+            pool,
             job_id,
             None if room_name is None else hash_room_name(room_name),
             patient_hash,
@@ -70,7 +71,7 @@ async def insert_ledger_row(
             report.total_usd,
             json.dumps(report.to_dict()),
         )
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+    except Exception as error:  # asyncpg's errors have no common base: every one is a failure
         failure = type(error).__name__
     if failure is not None:
         # Database errors can quote the arguments (a room name may name the patient): keep only
@@ -79,3 +80,14 @@ async def insert_ledger_row(
     if not isinstance(row_id, int):
         raise CostLedgerError("cost ledger insert returned no id")
     return row_id
+
+
+async def _insert(pool: asyncpg.Pool[asyncpg.Record], *args: object) -> object:
+    conn = await pool.acquire()
+    try:
+        return await conn.fetchval(_INSERT, *args)
+    finally:
+        # The insert is settled by now: a reset that fails because the server died meanwhile
+        # makes asyncpg drop the connection, and must not report a committed row as lost.
+        with contextlib.suppress(Exception):
+            await pool.release(conn)

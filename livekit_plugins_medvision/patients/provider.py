@@ -121,6 +121,7 @@ class PatientContextProvider:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._releasing: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def connect(
@@ -220,7 +221,12 @@ class PatientContextProvider:
             raise ValueError(
                 f"dsn or ssl: not valid connection settings ({type(exc).__name__})"
             ) from None
-        except (*_UNAVAILABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (
+            *_UNAVAILABLE,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        ) as exc:
             raise PatientContextUnavailable(
                 f"could not open the patient database pool ({type(exc).__name__})"
             ) from None
@@ -275,8 +281,10 @@ class PatientContextProvider:
     ) -> PatientContext | None:
         """Return what the agent may know about ``patient_id``, or ``None`` for an unknown id.
 
-        The read is audited (patient, job, room, purpose) when auditing is on; if the audit row
-        cannot be written the read fails too.
+        The read is audited (patient, job, room, purpose) when auditing is on: the context is
+        returned only once its audit row has committed, and a read whose audit row did not
+        commit fails. The read runs in a read-only transaction that commits nothing, so the audit
+        row is the lookup's only write: it exists exactly when the lookup succeeded.
 
         Args:
             patient_id: The patient's id; must match ``queries.patient_id_pattern``.
@@ -287,7 +295,8 @@ class PatientContextProvider:
         Raises:
             ValueError: an ill-formed ``patient_id`` (checked before any query) or a bad label.
             PatientContextUnavailable: the database is down, slow or refusing connections.
-            PatientContextError: a query failed or returned rows of the wrong shape.
+            PatientContextError: a query failed, returned rows of the wrong shape, or any other
+                database fault (no asyncpg exception leaves the provider).
         """
         self._check_id("patient_id", patient_id)
         for name, value in (("job_id", job_id), ("room_name", room_name)):
@@ -356,9 +365,11 @@ class PatientContextProvider:
         await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
+        await self._idle.wait()  # each lookup is bounded by its own time limit
+        # connections going back to the pool: each reset is bounded by the lookup's limit
+        await asyncio.gather(*self._releasing, return_exceptions=True)
         if not self._owns_pool:
             return
-        await self._idle.wait()  # each lookup is bounded by its own time limit
         try:
             # connections borrowed through ``pool`` by others get a grace period too
             await asyncio.wait_for(self._pool.close(), timeout=self._timeout)
@@ -387,9 +398,31 @@ class PatientContextProvider:
         await migrations.seed_demo(self._pool)
 
     async def _with_connection(self, work: Callable[[_Conn], Awaitable[_T]]) -> _T:
-        # the timeout also bounds the connection's reset when it goes back to the pool
-        async with self._pool.acquire(timeout=self._timeout) as conn:
+        conn = await self._pool.acquire(timeout=self._timeout)
+        try:
             return await work(conn)
+        finally:
+            self._release(conn)
+
+    def _release(self, conn: _Conn) -> None:
+        """Give ``conn`` back to the pool off the lookup's clock.
+
+        The work is over by then (committed or rolled back): a reset that fails because the
+        server died meanwhile must not fail a read whose audit row committed. asyncpg drops a
+        connection it cannot reset, and bounds the reset by the acquire's timeout.
+        """
+        task = asyncio.create_task(self._pool.release(conn), name="medvision-patients-release")
+        self._releasing.add(task)
+        task.add_done_callback(self._released)
+
+    def _released(self, task: asyncio.Task[None]) -> None:
+        self._releasing.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            logger.debug(
+                "a patient database connection could not be reset and was dropped",
+                extra={"error": type(error).__name__},
+            )
 
     async def _fetch_read_only(self, conn: _Conn, sql: str, arg: str) -> asyncpg.Record | None:
         """Run ``sql`` in a read-only transaction under the statement timeout.
@@ -502,6 +535,14 @@ class PatientContextProvider:
                 )
             else:  # a value the query could not encode, a wrong number of arguments
                 error = PatientContextError(f"{what}: query failed ({type(exc).__name__})")
+        except asyncpg.InternalClientError as exc:
+            # the connection's protocol state broke, typically as the server died under it
+            error = PatientContextUnavailable(
+                f"{what}: database connection broken ({type(exc).__name__})"
+            )
+        except Exception as exc:
+            # anything else, such as a value asyncpg cannot decode (a year beyond 9999)
+            error = PatientContextError(f"{what}: failed ({type(exc).__name__})")
         logger.warning(
             "patient database read failed",
             extra={"what": what, "error": str(error), "patient_hash": patient_hash},

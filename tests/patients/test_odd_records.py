@@ -1,11 +1,21 @@
 """Dates a record can hold but a person cannot have: read as unknown, never a failed read."""
 
+import dataclasses
 from datetime import UTC, date, datetime
 
 import pytest
 
-from livekit_plugins_medvision import PatientContextProvider, render_patient_context
-from livekit_plugins_medvision.patients import DEMO_CLINIC_ID, Condition
+from livekit_plugins_medvision import (
+    PatientContextError,
+    PatientContextProvider,
+    render_patient_context,
+)
+from livekit_plugins_medvision.patients import (
+    DEMO_CLINIC_ID,
+    DEMO_PATIENT_IDS,
+    REFERENCE_QUERIES,
+    Condition,
+)
 
 pytestmark = pytest.mark.db
 
@@ -89,3 +99,19 @@ async def test_infinite_timestamps_and_future_onsets_render_as_unknown(
     assert "- unknown: antiga" in prompt
     assert "unknown, HR 70 bpm" in prompt
     assert "- dor (since 2001-02-03)" in prompt and "- gota\n" in prompt
+
+
+async def test_a_value_asyncpg_cannot_decode_is_a_package_error(
+    provider: PatientContextProvider,
+) -> None:
+    # A clinic's own query without the reference queries' guard: the read fails, as ours.
+    unguarded = dataclasses.replace(
+        REFERENCE_QUERIES,
+        vitals="SELECT timestamptz '20000-01-01' AS measured_at, NULL::int AS heart_rate_bpm,"
+        " NULL::int AS systolic_mmhg, NULL::int AS diastolic_mmhg,"
+        " NULL::float AS temperature_c, NULL::int AS spo2_pct, NULL::int AS respiratory_rate"
+        " WHERE $1 <> ''",
+    )
+    reader = PatientContextProvider(provider.pool, queries=unguarded)
+    with pytest.raises(PatientContextError, match=r"failed \(OverflowError\)"):
+        await reader.get_patient_context(DEMO_PATIENT_IDS[0])
