@@ -41,6 +41,7 @@ from .events import (
     UsageUpdatedEvent,
     VideoDegradedEvent,
 )
+from .intake import UsageIntake
 from .ledger import insert_ledger_row
 from .modality import MODALITIES, MODALITY_OF
 from .pricing import ModelPricing, pricing_for
@@ -125,6 +126,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
             )
         self._rates = None if self._pricing is None else bucket_rates(self._pricing, self._policy)
 
+        self._intake = UsageIntake()
         self._tokens = dict.fromkeys(Bucket, 0)
         self._total_usd: Decimal | None = None if self._pricing is None else Decimal(0)
         self._turns = 0
@@ -164,29 +166,45 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
         """Every turn counted so far: when, what it cost by modality, and the video by then."""
         return tuple(self._timeline)
 
+    @property
+    def messages_refused(self) -> int:
+        """Usage messages refused as malformed (negative, non-integer or absurd counts)."""
+        return self._intake.refused
+
+    @property
+    def messages_repeated(self) -> int:
+        """Usage messages not counted because they had been counted already."""
+        return self._intake.repeated
+
     # -- usage in ---------------------------------------------------------------------------
 
     def track_usage(self, usage: types.UsageMetadata) -> None:
         """Count one Gemini Live usage message: one turn, priced exactly per modality.
 
-        A message with no token at all is ignored.
+        A message with no token at all is ignored, one seen before is not counted again, and
+        one with a negative, non-integer or absurd count is refused (see ``costs.intake``).
 
         Raises:
             ValueError: ``usage`` is not a ``UsageMetadata`` (nothing is counted).
         """
         _check_kind("usage", usage, types.UsageMetadata)
+        if not self._intake.admit_usage(usage):
+            return
         self._count(tokens_from_usage(usage, split_cached=self._split_cached), via_metrics=False)
 
     def track_metrics(self, metrics: RealtimeModelMetrics) -> None:
         """Count one LiveKit ``RealtimeModelMetrics``: one turn (see the module notes on gaps).
 
         The zero-usage metric LiveKit emits on every (re)connect is ignored, as is any metric
-        with no token at all.
+        with no token at all; one seen before is not counted again, and one with a negative,
+        non-integer or absurd count is refused (see ``costs.intake``).
 
         Raises:
             ValueError: ``metrics`` is not a ``RealtimeModelMetrics`` (nothing is counted).
         """
         _check_kind("metrics", metrics, RealtimeModelMetrics)
+        if not self._intake.admit_metrics(metrics):
+            return
         reported = metrics.metadata.model_name if metrics.metadata else None
         if (
             reported

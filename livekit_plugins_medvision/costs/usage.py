@@ -12,6 +12,8 @@ messages. The rules, from the Gemini usage semantics:
   ``output_unattributed``, priced at the highest output rate.
 - ``thoughts_token_count`` is billed as output text, ``tool_use_prompt_token_count`` as input
   text.
+- Tokens of ``total_token_count`` that no other count explains (a message with only a total)
+  go to ``input_unattributed``: never exact, at the highest input rate by default.
 - Cached tokens leave their modality bucket for ``input_cached`` only when the model has a
   cached rate; otherwise they stay where they are, at the full rate.
 
@@ -146,6 +148,7 @@ def tokens_from_usage(usage: types.UsageMetadata, *, split_cached: bool) -> Turn
     counts[Bucket.OUTPUT_UNATTRIBUTED] = _remainder(
         usage.response_token_count, counts[Bucket.OUTPUT_TEXT] + counts[Bucket.OUTPUT_AUDIO]
     )
+    counts[Bucket.INPUT_UNATTRIBUTED] += _remainder(usage.total_token_count, sum(counts.values()))
     reported_image = counts[Bucket.INPUT_IMAGE]
     if split_cached:
         cached = _by_modality(usage.cache_tokens_details)
@@ -181,9 +184,11 @@ def tokens_from_metrics(metrics: RealtimeModelMetrics, *, split_cached: bool) ->
             metrics.output_tokens, out.text_tokens + out.audio_tokens
         ),
     }
-    counts[Bucket.THINKING_OR_TOOL_USE] = _remainder(
-        metrics.total_tokens, metrics.input_tokens + metrics.output_tokens
-    )
+    unexplained = _remainder(metrics.total_tokens, metrics.input_tokens + metrics.output_tokens)
+    if metrics.input_tokens or metrics.output_tokens:
+        counts[Bucket.THINKING_OR_TOOL_USE] = unexplained
+    else:  # only a total: priced as prompt tokens of unknown modality
+        counts[Bucket.INPUT_UNATTRIBUTED] += unexplained
     if split_cached:
         details = inp.cached_tokens_details
         _split_cached(

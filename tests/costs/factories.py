@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 
 from google.genai import types
@@ -12,6 +13,7 @@ from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
 
 M = types.MediaModality
+_REQUEST_IDS = itertools.count(1)
 
 
 def details(**counts: int) -> list[types.ModalityTokenCount]:
@@ -55,12 +57,12 @@ def metrics(
     image: int = 0,
     out_text: int = 0,
     out_audio: int = 0,
-    request_id: str = "resp_1",
+    request_id: str | None = None,
     model: str = "gemini-3.1-flash-live-preview",
 ) -> RealtimeModelMetrics:
-    """A RealtimeModelMetrics shaped like the Google plugin's."""
+    """A RealtimeModelMetrics shaped like the Google plugin's (a new request id unless given)."""
     return RealtimeModelMetrics(
-        request_id=request_id,
+        request_id=f"resp_{next(_REQUEST_IDS)}" if request_id is None else request_id,
         timestamp=time.time(),
         input_tokens=input_tokens,
         output_tokens=output_tokens,

@@ -6,6 +6,7 @@ import logging
 from decimal import Decimal
 
 import pytest
+from google.genai import types
 
 from livekit_plugins_medvision.costs import (
     Budget,
@@ -21,8 +22,12 @@ from tests.support.clock import ManualClock
 from .factories import FakeStreamer, Options, usage
 
 FLASH = "gemini-3.1-flash-live-preview"
-# 500 audio tokens at 3.00 per 1M: each turn costs 0.0015 USD.
-TURN = usage(prompt={"AUDIO": 500})
+
+
+def turn() -> types.UsageMetadata:
+    """A new turn's usage message: 500 audio tokens at 3.00 per 1M, 0.0015 USD."""
+    return usage(prompt={"AUDIO": 500})
+
 
 Event = BudgetSoftExceededEvent | VideoDegradedEvent | BudgetHardExceededEvent
 
@@ -85,7 +90,7 @@ def test_crossing_soft_sends_fewer_frames_then_hard_pauses() -> None:
     tracker.attach_vision(streamer)
     events = record(tracker)
 
-    tracker.track_usage(TURN)  # 0.0015: soft
+    tracker.track_usage(turn())  # 0.0015: soft
     assert events == [
         BudgetSoftExceededEvent(total_usd=Decimal("0.0015"), soft_usd=Decimal("0.001")),
         VideoDegradedEvent(
@@ -98,11 +103,11 @@ def test_crossing_soft_sends_fewer_frames_then_hard_pauses() -> None:
     ]
     assert streamer.options == Options(fps=0.5, silent_fps=0.0, max_size=768, change_threshold=6.0)
 
-    tracker.track_usage(TURN)  # 0.003: still soft, nothing more to do
+    tracker.track_usage(turn())  # 0.003: still soft, nothing more to do
     assert len(events) == 2
     assert "pause" not in streamer.calls
 
-    tracker.track_usage(TURN)  # 0.0045: hard
+    tracker.track_usage(turn())  # 0.0045: hard
     assert events[2:] == [
         BudgetHardExceededEvent(
             total_usd=Decimal("0.0045"), hard_usd=Decimal("0.004"), video_paused=True
@@ -110,7 +115,7 @@ def test_crossing_soft_sends_fewer_frames_then_hard_pauses() -> None:
     ]
     assert streamer.paused
 
-    tracker.track_usage(TURN)  # nothing repeats
+    tracker.track_usage(turn())  # nothing repeats
     assert len(events) == 3
     assert streamer.calls == ["update_options", "pause"]
 
@@ -122,7 +127,7 @@ def test_one_expensive_turn_takes_every_step_in_order() -> None:
     )
     tracker.attach_vision(streamer)
     events = record(tracker)
-    tracker.track_usage(TURN)
+    tracker.track_usage(turn())
 
     assert [type(e) for e in events] == [
         BudgetSoftExceededEvent,
@@ -138,7 +143,7 @@ def test_settings_are_only_ever_lowered_and_a_step_that_changes_nothing_is_not_a
     tracker = CostTracker(FLASH, budget=Budget(soft_usd=Decimal("0.001")))
     tracker.attach_vision(streamer)
     events = record(tracker)
-    tracker.track_usage(TURN)
+    tracker.track_usage(turn())
     assert streamer.options == Options(fps=0.2, silent_fps=0.0, max_size=768, change_threshold=10.0)
     assert [type(e) for e in events] == [BudgetSoftExceededEvent]  # video was already that low
 
@@ -148,7 +153,7 @@ def test_hard_limit_only_pauses() -> None:
     tracker = CostTracker(FLASH, budget=Budget(hard_usd=Decimal("0.001")))
     tracker.attach_vision(streamer)
     events = record(tracker)
-    tracker.track_usage(TURN)
+    tracker.track_usage(turn())
 
     assert events == [
         BudgetHardExceededEvent(
@@ -161,7 +166,7 @@ def test_hard_limit_only_pauses() -> None:
 def test_hard_event_without_a_streamer_says_video_was_not_paused() -> None:
     tracker = CostTracker(FLASH, budget=Budget(hard_usd=Decimal("0.001")))
     events = record(tracker)
-    tracker.track_usage(TURN)
+    tracker.track_usage(turn())
     assert events == [
         BudgetHardExceededEvent(
             total_usd=Decimal("0.0015"), hard_usd=Decimal("0.001"), video_paused=False
@@ -171,7 +176,7 @@ def test_hard_event_without_a_streamer_says_video_was_not_paused() -> None:
 
 def test_a_streamer_attached_late_gets_the_steps_already_taken_without_new_budget_events() -> None:
     tracker = CostTracker(FLASH, budget=Budget(soft_usd=Decimal("0.001")))
-    tracker.track_usage(TURN)
+    tracker.track_usage(turn())
     events = record(tracker)
     streamer = FakeStreamer()
     tracker.attach_vision(streamer)
@@ -187,8 +192,8 @@ def test_a_failing_streamer_does_not_break_accounting(caplog: pytest.LogCaptureF
     tracker.attach_vision(streamer)
     events = record(tracker)
     with caplog.at_level(logging.WARNING, logger="livekit.plugins.medvision"):
-        tracker.track_usage(TURN)
-        tracker.track_usage(TURN)
+        tracker.track_usage(turn())
+        tracker.track_usage(turn())
 
     assert tracker.report().turns == 2
     assert [type(e) for e in events] == [BudgetSoftExceededEvent]
@@ -200,7 +205,7 @@ def test_budget_of_an_unknown_model_cannot_act(caplog: pytest.LogCaptureFixture)
         tracker = CostTracker("gemini-9-live", budget=Budget(hard_usd=Decimal("0.000001")))
     streamer = FakeStreamer()
     tracker.attach_vision(streamer)
-    tracker.track_usage(TURN)
+    tracker.track_usage(turn())
     assert not streamer.paused
     assert any("budget cannot act" in r.getMessage() for r in caplog.records)
 
@@ -223,7 +228,7 @@ async def test_the_report_keeps_the_streamer_figures_after_aclose() -> None:
     streamer = FakeStreamer()
     tracker = CostTracker(FLASH)
     tracker.attach_vision(streamer)
-    tracker.track_usage(TURN)
+    tracker.track_usage(turn())
     before = tracker.report()
     await tracker.aclose()
     after = tracker.report()
@@ -249,9 +254,9 @@ def test_a_failing_handler_neither_reaches_the_caller_nor_stops_the_budget(
     for name in ("usage_updated", "budget_soft_exceeded", "video_degraded"):
         tracker.on(name, broken)
     with caplog.at_level(logging.ERROR, logger="livekit.plugins.medvision"):
-        tracker.track_usage(TURN)  # 0.0015: soft, its handler fails
-        tracker.track_usage(TURN)  # 0.003
-        tracker.track_usage(TURN)  # 0.0045: hard
+        tracker.track_usage(turn())  # 0.0015: soft, its handler fails
+        tracker.track_usage(turn())  # 0.003
+        tracker.track_usage(turn())  # 0.0045: hard
 
     assert tracker.report().turns == 3
     assert (streamer.options.fps, streamer.options.change_threshold) == (0.5, 6.0)
@@ -265,7 +270,7 @@ def test_end_call_without_an_attached_session_only_pauses(caplog: pytest.LogCapt
     tracker.attach_vision(streamer)
     events = record(tracker)
     with caplog.at_level(logging.WARNING, logger="livekit.plugins.medvision"):
-        tracker.track_usage(TURN)
+        tracker.track_usage(turn())
     assert events == [
         BudgetHardExceededEvent(
             total_usd=Decimal("0.0015"),
@@ -284,7 +289,7 @@ def test_live_projection_minutes_left_at_the_current_rate() -> None:
     )
     for _ in range(3):  # 0.0015 USD every 30 s: 0.003 USD a minute
         clock.now += 30
-        tracker.track_usage(TURN)
+        tracker.track_usage(turn())
     report = tracker.report()
     assert report.usd_per_minute_now == Decimal("0.003")
     # 0.0045 spent: 0.0015 to soft (half a minute), 0.0075 to hard (2.5 minutes)
@@ -294,7 +299,7 @@ def test_live_projection_minutes_left_at_the_current_rate() -> None:
     # The rate follows the last two minutes, not the call's average.
     for _ in range(4):
         clock.now += 60
-        tracker.track_usage(TURN)
+        tracker.track_usage(turn())
     report = tracker.report()
     assert report.usd_per_minute_now == Decimal("0.0015")
     assert report.usd_per_minute is not None and report.usd_per_minute > Decimal("0.0015")

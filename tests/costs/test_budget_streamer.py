@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from google.genai import types
 from livekit import rtc
 
 from livekit_plugins_medvision import VisionStreamer
@@ -18,7 +19,11 @@ from tests.support.video import Camera, RecordingSink, rgba_frame, settled
 from .factories import usage
 
 FLASH = "gemini-3.1-flash-live-preview"
-TURN = usage(prompt={"AUDIO": 500})  # 0.0015 USD a turn
+
+
+def turn() -> types.UsageMetadata:
+    """A new turn's usage message: 0.0015 USD."""
+    return usage(prompt={"AUDIO": 500})
 
 
 @dataclass
@@ -108,11 +113,11 @@ async def test_every_budget_step_lowers_the_image_cost_rate(camera: Fed) -> None
 
     before = await rates()
 
-    tracker.track_usage(TURN)  # 0.0015 USD: soft
+    tracker.track_usage(turn())  # 0.0015 USD: soft
     soft = await rates()
 
-    tracker.track_usage(TURN)
-    tracker.track_usage(TURN)  # 0.0045 USD: hard
+    tracker.track_usage(turn())
+    tracker.track_usage(turn())  # 0.0045 USD: hard
     assert camera.streamer.paused
     hard = await rates()
 
