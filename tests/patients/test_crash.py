@@ -7,7 +7,6 @@ not lose a commit it acknowledged.
 """
 
 import asyncio
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -31,12 +30,8 @@ CONCURRENT = 200
 
 
 @pytest.fixture
-def durable_server() -> Iterator[EmbeddedPostgres]:
-    # not under tmp_path: see the session server in tests/conftest.py
-    with (
-        tempfile.TemporaryDirectory(prefix="medvision-crash-") as folder,
-        start_embedded_postgres(Path(folder) / "data", delete_on_close=True) as server,
-    ):
+def durable_server(server_dir: Path) -> Iterator[EmbeddedPostgres]:
+    with start_embedded_postgres(server_dir / "pg", delete_on_close=True) as server:
         yield server
 
 
