@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import itertools
 import time
+from decimal import Decimal
 
 from google.genai import types
 from livekit.agents.metrics import RealtimeModelMetrics
@@ -12,7 +14,20 @@ from livekit.agents.metrics.base import Metadata
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
 
+from livekit_plugins_medvision.costs import ModelPricing
+
 M = types.MediaModality
+
+ABSURD = ModelPricing(
+    input_text=Decimal(10**6),
+    input_audio=Decimal(10**6),
+    input_image=Decimal(10**6),
+    output_text=Decimal(10**6),
+    output_audio=Decimal(10**6),
+    source="a test's absurd prices: a million USD per million tokens",
+    as_of=datetime.date(2026, 1, 1),
+)
+"""Prices at which a turn of plausible size costs more than the ledger's column holds."""
 _REQUEST_IDS = itertools.count(1)
 
 

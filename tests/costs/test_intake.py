@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,11 +13,11 @@ from hypothesis import given, settings, strategies as st
 from livekit.agents.metrics import RealtimeModelMetrics
 
 from livekit_plugins_medvision import PatientContextProvider
-from livekit_plugins_medvision.costs import Bucket, CostLedgerError, CostTracker, ModelPricing
+from livekit_plugins_medvision.costs import Bucket, CostLedgerError, CostTracker
 from livekit_plugins_medvision.costs.intake import MAX_TOKENS
 from livekit_plugins_medvision.log import logger
 
-from .factories import details, metrics, usage
+from .factories import ABSURD, details, metrics, usage
 from .test_properties import priced, record_costs
 
 FLASH = "gemini-3.1-flash-live-preview"
@@ -283,16 +282,6 @@ def test_any_sequence_prices_each_valid_turn_once_and_never_decreases(
 
 
 # -- the ledger -------------------------------------------------------------------------------
-
-ABSURD = ModelPricing(
-    input_text=Decimal(10**6),
-    input_audio=Decimal(10**6),
-    input_image=Decimal(10**6),
-    output_text=Decimal(10**6),
-    output_audio=Decimal(10**6),
-    source="a test's absurd prices",
-    as_of=datetime.date(2026, 1, 1),
-)
 
 
 @pytest.mark.db

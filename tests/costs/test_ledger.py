@@ -15,7 +15,7 @@ from livekit_plugins_medvision.costs import CostLedgerError, CostTracker
 from livekit_plugins_medvision.privacy import hash_room_name
 from tests.support.clock import ManualClock
 
-from .factories import usage
+from .factories import ABSURD, usage
 
 pytestmark = pytest.mark.db
 
@@ -117,8 +117,8 @@ async def test_only_the_versioned_hash_form_is_stored(
 async def test_a_cost_beyond_the_column_range_is_a_clear_error_before_the_insert(
     provider: PatientContextProvider,
 ) -> None:
-    tracker = CostTracker(FLASH, clock=ManualClock())
-    tracker.track_usage(usage(prompt={"AUDIO": 10**15}, response={"AUDIO": 1}))
+    tracker = CostTracker(FLASH, clock=ManualClock(), pricing=ABSURD)
+    tracker.track_usage(usage(prompt={"AUDIO": 10**9}, response={"AUDIO": 1}))  # 10**9 USD
     assert tracker.report().total_usd is not None
     with pytest.raises(CostLedgerError, match=r"total_usd does not fit numeric\(14, 6\)"):
         await tracker.write_ledger(provider.pool, room_name="r")
