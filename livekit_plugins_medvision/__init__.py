@@ -4,7 +4,8 @@
   in the right order and closes them, in order, in one shutdown callback.
 
 - ``VisionStreamer`` streams a participant's camera or screen share to a Gemini Live
-  ``RealtimeModel``, with every conversion, resize and encode off the event loop.
+  ``RealtimeModel``, scaled and converted off the event loop (only the plugin's JPEG of the
+  small frame stays on it).
 - ``PatientContextProvider`` reads patient context and avatar configuration from PostgreSQL
   through one asyncpg pool, and ``clinic_instructions`` renders it safely into the prompt.
 - ``CostTracker`` prices a Gemini Live session per modality from its real usage messages,

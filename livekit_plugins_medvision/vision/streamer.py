@@ -1,8 +1,10 @@
 """VisionStreamer: a participant's camera or screen share to Gemini Live, off the event loop.
 
-The event loop only reads frames (``rtc.VideoStream(capacity=1)``, the latest frame wins),
-checks the clock and pushes small, ready frames; everything that touches pixels runs in one
-worker thread. See the package README for the design and the benchmark.
+The event loop reads frames (``rtc.VideoStream(capacity=1)``, the latest frame wins), checks
+the clock and pushes small, ready frames. The worker thread does the rest of the pixel work:
+change detection, scaling, conversion to RGBA and rotation. One pixel step stays on the loop:
+the google plugin's ``push_video`` JPEG-encodes the (already small) frame there, and moving it
+off would need the plugin's private API. docs/vision.md and docs/benchmarks.md have the figures.
 """
 
 from __future__ import annotations
