@@ -19,6 +19,7 @@ from livekit.agents.utils import images
 from livekit.plugins import google
 from livekit.protocol import agent as agent_proto
 
+from ..continuity import SupervisedRealtimeModel
 from ..costs import Budget, CostReport, CostTracker
 from ..errors import CostLedgerError, PatientContextError
 from ..log import logger
@@ -135,7 +136,8 @@ class MedVision:
         Args:
             ctx: The job's context (``JobContext``).
             session: An ``AgentSession`` on a google ``RealtimeModel`` built with
-                ``image_encode_options=MedVision.image_encode_options()``; not started yet.
+                ``image_encode_options=MedVision.image_encode_options()``, or on
+                ``CallSupervisor(model).model`` (then attached here); not started yet.
             agent: The agent to start; the patient's record is appended to its instructions.
             database_url: PostgreSQL DSN of the patient database; default ``DATABASE_URL``.
                 Neither set: the agent talks without a record.
@@ -154,6 +156,9 @@ class MedVision:
             ValueError: ``session`` does not run on a google ``RealtimeModel``.
         """
         model = session.llm
+        supervised = model if isinstance(model, SupervisedRealtimeModel) else None
+        if supervised is not None:  # CallSupervisor(google model).model
+            model = supervised.inner
         if not isinstance(model, google.realtime.RealtimeModel):
             raise ValueError(
                 "MedVision.start needs an AgentSession on google.realtime.RealtimeModel "
@@ -185,6 +190,8 @@ class MedVision:
         await agent.update_instructions(f"{agent.instructions}\n\n{record_section}")
         tracker.attach(session)
         tracker.attach_vision(streamer)
+        if supervised is not None:
+            supervised.supervisor.attach(session)  # before start: a close during it is seen
         # the streamer owns video: no frame is sent twice
         options = replace(room_options or room_io.RoomOptions(), video_input=False)
         await session.start(agent, room=ctx.room, room_options=options, record=record)

@@ -24,7 +24,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Never
+from typing import TYPE_CHECKING, Any, Literal, Never
 
 from livekit import rtc
 from livekit.agents import llm
@@ -37,6 +37,9 @@ from ..errors import RealtimeUnavailableError
 from ..log import logger
 from ..retry import is_transient
 from .policy import ReconnectPolicy
+
+if TYPE_CHECKING:
+    from .supervisor import CallSupervisor
 
 __all__ = ["Outage", "SupervisedRealtimeModel", "SupervisedRealtimeSession"]
 
@@ -99,15 +102,21 @@ class SupervisedRealtimeModel(llm.RealtimeModel):
     Made by ``CallSupervisor``; give ``supervisor.model`` to the ``AgentSession``.
     """
 
-    def __init__(self, model: llm.RealtimeModel, hooks: _Hooks) -> None:
+    def __init__(self, model: llm.RealtimeModel, hooks: _Hooks, supervisor: CallSupervisor) -> None:
         super().__init__(capabilities=model.capabilities)
         self._inner = model
         self._hooks = hooks
+        self._supervisor = supervisor
 
     @property
     def inner(self) -> llm.RealtimeModel:
         """The wrapped model."""
         return self._inner
+
+    @property
+    def supervisor(self) -> CallSupervisor:
+        """The ``CallSupervisor`` that made this model (found from ``session.llm``)."""
+        return self._supervisor
 
     @property
     def model(self) -> str:

@@ -90,6 +90,7 @@ class CallSupervisor(utils.EventEmitter[SupervisorEventTypes]):
                 restored=self._on_restored,
                 gave_up=self._on_gave_up,
             ),
+            self,
         )
         # AgentSession's type parameter is its user data, which the supervisor never reads.
         self._session: AgentSession[Any] | None = None

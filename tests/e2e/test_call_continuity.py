@@ -18,17 +18,19 @@ import asyncio
 import gc
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import pytest
 from google.genai import types
+from livekit import rtc
 from livekit.agents import NOT_GIVEN, Agent, AgentSession, CloseEvent, ErrorEvent
 from livekit.plugins import google
+from livekit.protocol import agent as agent_proto
 
-from livekit_plugins_medvision import PatientContextProvider, RealtimeUnavailableError
+from livekit_plugins_medvision import MedVision, PatientContextProvider, RealtimeUnavailableError
 from livekit_plugins_medvision.continuity import (
     CallEndedEvent,
     CallSupervisor,
@@ -447,4 +449,52 @@ async def test_a_long_stall_is_noticed_by_the_keepalive_and_the_call_resumes() -
         assert [t.text for t in received.texts].count(NOTICE) == 1
         assert received.turns[0].connection == 1 and received.turns[-1].connection > 1
         check_cost_exact(call)
+    check_nothing_left()
+
+
+ShutdownCallback = (
+    Callable[[], Coroutine[None, None, None]] | Callable[[str], Coroutine[None, None, None]]
+)
+
+
+class JobView:
+    """A job's context as ``MedVision.start`` reads it: room, job, shutdown callbacks."""
+
+    def __init__(self) -> None:
+        self.room = rtc.Room()  # never connected: the call runs without a LiveKit server
+        self.job = agent_proto.Job(id="job-continuity")
+        self.callbacks: list[ShutdownCallback] = []
+
+    def add_shutdown_callback(self, callback: ShutdownCallback) -> None:
+        self.callbacks.append(callback)
+
+
+async def test_medvision_start_takes_a_supervised_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    async with FakeGeminiLive() as server, TcpProxy(server.port) as proxy:
+        streamer = VisionStreamer(fps=1.0, silent_fps=1.0, max_size=320, change_threshold=0.0)
+        supervisor = CallSupervisor(
+            model_via(proxy, server, streamer), policy=ReconnectPolicy().scaled(0.1)
+        )
+        lost, restored = asyncio.Event(), asyncio.Event()
+        supervisor.on("session_lost", lambda _: lost.set())
+        supervisor.on("session_restored", lambda _: restored.set())
+        session = AgentSession[None](llm=supervisor.model)
+        async with SyntheticCamera(width=640, height=360, fps=CAMERA_FPS) as camera:
+            call = await MedVision.start(
+                JobView(), session, Agent(instructions="Hi."), streamer=streamer, track=camera.track
+            )
+            try:
+                assert call.tracker.model == supervisor.model.inner.model
+                await server.wait_for_images(1)
+                await proxy.cut()
+                async with asyncio.timeout(10):
+                    await lost.wait()
+                await proxy.restore()
+                async with asyncio.timeout(10):
+                    await restored.wait()
+                await server.wait_for(lambda r: len(r.images_on(2)) >= 1, what="frames resumed")
+            finally:
+                await call.aclose()
+        assert supervisor.ended is not None and supervisor.ended.reason == "closed"
     check_nothing_left()
