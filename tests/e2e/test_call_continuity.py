@@ -8,8 +8,8 @@ conversation carried over, cost is exact for the turns that happened, one ledger
 left running. Each case prints its figures (time to resume, turns and frames lost).
 
 The "30 s" and "past the bound" cases run on a policy scaled down (``ReconnectPolicy.scaled``)
-with the cut scaled alike: a refused connect fails in microseconds, so the attempts of a scaled
-run are those of the full-length one, in proportion (see ``tests/support/tcp_proxy.py``).
+with the cut scaled alike: a refused connect fails at once, so a scaled run ends as the
+full-length one does, with fewer attempts (see ``tests/support/tcp_proxy.py``).
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ The client connects to the proxy's port instead of the server's; bytes are relay
   dead radio link): open connections hang, new ones are accepted but never answered. What was
   sent meanwhile is delivered at ``restore()``, as TCP retransmits it.
 
-A refused connect fails in microseconds, so a client's reconnect attempts during a cut take the
-time of its own backoff only: a cut of ``T`` seconds against a backoff and bound scaled by ``k``
-behaves as a cut of ``T / k`` seconds against the unscaled ones.
+A refused connect fails at once, so a client's reconnect attempts during a cut take about the
+time of its own backoff: a cut of ``T`` seconds against a backoff and bound scaled by ``k`` ends
+as a cut of ``T / k`` seconds against the unscaled ones, with fewer attempts (each attempt's own
+overhead does not scale).
 """
 
 from __future__ import annotations
