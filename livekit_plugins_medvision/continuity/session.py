@@ -32,10 +32,11 @@ from livekit.agents.llm.realtime import EventTypes, RealtimeSessionReconnectedEv
 from livekit.agents.metrics import RealtimeModelMetrics
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
+from websockets.exceptions import InvalidStatus
 
 from ..errors import RealtimeUnavailableError
 from ..log import logger
-from ..retry import is_transient
+from ..retry import TRANSIENT_STATUS_CODES, is_transient
 from .policy import ReconnectPolicy
 
 if TYPE_CHECKING:
@@ -345,7 +346,7 @@ class SupervisedRealtimeSession(llm.RealtimeSession[Never]):
             error.recoverable
             or self._closed
             or not self._connected_once  # never connected: a setup problem, not a blink
-            or not is_transient(error.error)  # e.g. 1007 (context exhausted) would fail again
+            or not _worth_reconnecting(error.error)  # 1007 (context exhausted) fails again
         ):
             self.emit("error", error)
             return
@@ -381,7 +382,13 @@ class SupervisedRealtimeSession(llm.RealtimeSession[Never]):
                 break
             outage.attempts += 1
             child = self._open_child()
-            if await self._connects(child, deadline):
+            try:
+                connected = await self._connects(child, deadline)
+            except asyncio.CancelledError:  # closed meanwhile: the attempt goes too
+                self._unbind(child)
+                await _close_quietly(child)
+                raise
+            if connected:
                 self._child = child
                 child.on("error", self._on_child_error)
                 outage.ended_at = time.monotonic()
@@ -460,6 +467,17 @@ class SupervisedRealtimeSession(llm.RealtimeSession[Never]):
                 child.update_options(tool_choice=self._tool_choice)
         except llm.RealtimeError:
             logger.warning("a new realtime session could not be primed", exc_info=True)
+
+
+def _worth_reconnecting(error: BaseException) -> bool:
+    """Whether a new connection may succeed where this one failed.
+
+    The package's transient errors (refused, reset, timed out, closes 1006/1011-1014), and a
+    websocket upgrade refused with 429 or 5xx (the service overloaded or restarting).
+    """
+    if isinstance(error, InvalidStatus):
+        return error.response.status_code in TRANSIENT_STATUS_CODES
+    return is_transient(error)
 
 
 async def _close_quietly(child: _Child) -> None:

@@ -1,4 +1,5 @@
-"""ReconnectPolicy's delays, the keepalive options and what the supervisor refuses."""
+"""ReconnectPolicy's delays, the keepalive options, what is worth reconnecting for and what the
+supervisor refuses."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import math
 import pytest
 from google.genai import types
 from livekit.plugins import google
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidStatus
+from websockets.http11 import Response
 
 from livekit_plugins_medvision.continuity import (
     CallSupervisor,
     ReconnectPolicy,
     keepalive_http_options,
 )
+from livekit_plugins_medvision.continuity.session import _worth_reconnecting
 
 
 def test_delays_grow_to_the_cap_without_jitter() -> None:
@@ -91,3 +96,15 @@ def test_keepalive_options_extend_the_given_ones_and_keep_what_is_set() -> None:
         keepalive_http_options(interval_s=0.0)
     with pytest.raises(ValueError, match="timeout_s"):
         keepalive_http_options(timeout_s=math.inf)
+
+
+@pytest.mark.parametrize(
+    ("status", "worth"), [(503, True), (429, True), (401, False), (404, False)]
+)
+def test_a_refused_upgrade_is_retried_only_when_the_service_says_later(
+    status: int, worth: bool
+) -> None:
+    refused = InvalidStatus(Response(status, "", Headers()))
+    assert _worth_reconnecting(refused) is worth
+    assert _worth_reconnecting(ConnectionRefusedError()) is True
+    assert _worth_reconnecting(ValueError()) is False

@@ -498,3 +498,16 @@ async def test_medvision_start_takes_a_supervised_session(monkeypatch: pytest.Mo
                 await call.aclose()
         assert supervisor.ended is not None and supervisor.ended.reason == "closed"
     check_nothing_left()
+
+
+async def test_a_call_closed_while_a_reconnect_hangs_leaves_nothing_behind() -> None:
+    # the path is silent: each attempt hangs in its connect until the open timeout
+    async with open_call(ReconnectPolicy(), keepalive_s=1.0) as call:
+        await call.turn()
+        call.proxy.stall()
+        await call.until("lost", seconds=20)
+        await call.session.aclose()  # while an attempt is connecting
+
+        assert [e.reason for e in call.ended] == ["closed"]
+        assert call.restored == []
+    check_nothing_left()

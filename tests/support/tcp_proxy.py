@@ -110,6 +110,9 @@ class TcpProxy:
             _abort(link.client)
             if link.upstream is not None:
                 _abort(link.upstream)
+        # a relay held by a stall waits on no socket: nothing but a cancel ends it
+        for task in list(self._tasks):
+            task.cancel()
         await self._settle()
 
     def stall(self) -> None:
@@ -126,9 +129,6 @@ class TcpProxy:
         """Stop listening, reset every connection and wait for the relays to end. Idempotent."""
         await self.cut()
         self._flowing.set()
-        for task in list(self._tasks):
-            task.cancel()
-        await self._settle()
 
     async def _listen(self, port: int) -> None:
         self._server = await asyncio.start_server(
