@@ -49,3 +49,15 @@ def _rename(line: str, names: dict[str, str]) -> str:
     for file, name in names.items():
         line = line.replace(file, name)
     return line
+
+
+def test_the_readme_is_read_in_minutes() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines; move detail to docs/"
+
+
+def test_every_docs_page_opens_with_what_a_user_does() -> None:
+    for path in documents()[1:]:
+        title, blank, opening = path.read_text(encoding="utf-8").splitlines()[:3]
+        assert title.startswith("# ") and not blank, path.name
+        assert opening.startswith("You "), f"{path.name} opens with: {opening[:60]}"
