@@ -82,11 +82,13 @@ async def test_a_stuck_job_is_abandoned_and_a_new_thread_takes_over() -> None:
         asyncio.get_running_loop(), name="test-worker-stuck", stall_s=10.0, clock=clock
     )
     release = threading.Event()
+    started = threading.Event()
     results: asyncio.Queue[object] = asyncio.Queue()
     threads: list[threading.Thread] = []
 
     def stuck() -> str:
         threads.append(threading.current_thread())
+        started.set()
         release.wait(10.0)
         return "late"
 
@@ -94,6 +96,7 @@ async def test_a_stuck_job_is_abandoned_and_a_new_thread_takes_over() -> None:
         return "fresh"
 
     assert worker.submit(stuck, lambda outcome, _ms: results.put_nowait(outcome))
+    assert await asyncio.to_thread(started.wait, 5.0)  # stuck in the job, not waiting to start
     clock.advance(9.0)
     assert worker.busy and not worker.submit(ok, lambda outcome, _ms: results.put_nowait(outcome))
     clock.advance(2.0)
