@@ -115,6 +115,11 @@ class Camera:
         self.clock = ManualClock() if clock is None else clock
         self._start = self.clock.now
         self.source = rtc.VideoSource(width, height)
+        # Until its first frame a VideoSource sends black frames, 10 a second, to every stream
+        # reading its track: one frame now, before any stream reads it, so that none ever does.
+        chroma = ((width + 1) // 2) * ((height + 1) // 2)
+        first = bytes(width * height + 2 * chroma)
+        self.source.capture_frame(rtc.VideoFrame(width, height, rtc.VideoBufferType.I420, first))
         self.track = rtc.LocalVideoTrack.create_video_track("camera", self.source)
         self.captured = 0
 
@@ -139,10 +144,8 @@ class Camera:
 
 
 def make_camera(width: int, height: int) -> Camera:
-    """A camera with one frame already captured: until then a VideoSource emits black frames."""
-    camera = Camera(width, height)
-    camera.capture()
-    return camera
+    """A camera at the sizes given, on its own clock."""
+    return Camera(width, height)
 
 
 def settled(stats: VisionStats) -> bool:
