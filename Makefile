@@ -48,6 +48,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/vision_capture.py
 	$(BIN)/python benchmarks/patient_lookup.py
 	$(BIN)/python benchmarks/fleet.py
+	$(BIN)/python benchmarks/emulator_loop.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
