@@ -4,9 +4,11 @@ Every step lowers what the session costs per minute under the token rules: a fra
 same tokens at any size (``livekit_plugins_medvision.tokens``), so only fewer frames cut the
 image bill, and pausing them ends it. As the session's cost grows, each step comes at most once:
 
-1. ``soft_usd`` reached: the soft-limit event, and video is turned down: ``degraded_fps`` while
+1. ``soft_usd`` reached: the soft-limit event, and video is turned down, the camera's profile
+   and the screen share's alike (whichever is streamed, or comes next): ``degraded_fps`` while
    the user speaks, ``degraded_silent_fps`` (0: none) while silent, and change detection at
-   ``degraded_change_threshold`` at least, so a still scene sends fewer frames.
+   least at ``degraded_change_threshold`` (the camera's scene scale) or
+   ``degraded_text_change_threshold`` (a screen share's text scale), so small changes wait.
 2. ``hard_usd`` reached: video pauses and the hard-limit event tells the agent, which can tell
    the patient. With ``on_hard="end_call"`` the agent also says ``closing_instructions`` and
    the session then ends (audio and the re-billed context keep spending otherwise).
@@ -21,6 +23,8 @@ import enum
 import math
 from decimal import Decimal
 from typing import Literal, get_args
+
+from ..vision.options import SourceProfile
 
 __all__ = ["DEFAULT_CLOSING_INSTRUCTIONS", "Budget", "BudgetStep", "OnHard"]
 
@@ -65,7 +69,12 @@ class Budget:
     no frame while the user is silent)."""
     degraded_change_threshold: float = 6.0
     """Mean luma difference (0-255) under which a frame counts as unchanged and is skipped, once
-    the soft limit is crossed (a floor: a stronger threshold already set is kept)."""
+    the soft limit is crossed (a floor: a stronger threshold already set is kept), for profiles
+    measuring change by ``scene`` (the camera's): three times the camera's default 2.0."""
+    degraded_text_change_threshold: float = 12.0
+    """The same floor for profiles measuring change by ``text`` (the screen share's): three
+    times its default 4.0. A line edited (~22) or scrolled (~27) still goes at once; a change
+    of part of a line waits for a larger one or the keep-alive."""
     on_hard: OnHard = "pause_video"
     """``"pause_video"``, or ``"end_call"``: pause video, have the agent say
     ``closing_instructions``, then end the session (needs ``CostTracker.attach``)."""
@@ -86,11 +95,10 @@ class Budget:
                 raise ValueError("soft_usd must be below hard_usd")
         _check_number("degraded_fps", self.degraded_fps, low=0.0, allow_low=False)
         _check_number("degraded_silent_fps", self.degraded_silent_fps, low=0.0, allow_low=True)
-        _check_number(
-            "degraded_change_threshold", self.degraded_change_threshold, low=0.0, allow_low=False
-        )
-        if self.degraded_change_threshold > 255:
-            raise ValueError("degraded_change_threshold must be at most 255")
+        for name in ("degraded_change_threshold", "degraded_text_change_threshold"):
+            _check_number(name, getattr(self, name), low=0.0, allow_low=False)
+            if getattr(self, name) > 255:
+                raise ValueError(f"{name} must be at most 255")
         if self.on_hard not in get_args(OnHard):
             raise ValueError(f"on_hard must be one of {get_args(OnHard)}")
         closing: object = self.closing_instructions  # checked as given, whatever the hints say
@@ -104,6 +112,24 @@ class Budget:
         if self.soft_usd is not None and total_usd >= self.soft_usd:
             return BudgetStep.SOFT
         return BudgetStep.NONE
+
+    def degrade(self, profile: SourceProfile) -> SourceProfile:
+        """Return ``profile`` as the soft step leaves it: rates capped, change threshold floored.
+
+        Only lowers the cost rate: a rate already lower, or a threshold already stronger, is
+        kept. The floor is the one of the profile's change detector, whose scales differ.
+        """
+        floor = (
+            self.degraded_text_change_threshold
+            if profile.detector == "text"
+            else self.degraded_change_threshold
+        )
+        return dataclasses.replace(
+            profile,
+            fps=min(profile.fps, self.degraded_fps),
+            silent_fps=min(profile.silent_fps, self.degraded_silent_fps),
+            change_threshold=max(profile.change_threshold, floor),
+        )
 
 
 def _check_number(name: str, value: object, *, low: float, allow_low: bool) -> None:

@@ -6,6 +6,7 @@ import dataclasses
 from decimal import Decimal
 from typing import Literal
 
+from ..vision.options import SourceProfile
 from .report import CostReport
 
 __all__ = [
@@ -59,6 +60,8 @@ class VideoDegradedEvent:
     """Mean luma difference under which a frame is skipped as unchanged, after the change."""
     max_size: int
     """Longest side of frames in pixels (left as it was: a frame costs the same at any size)."""
+    screen_share: SourceProfile
+    """The screen share's profile after the change (``fps`` ... ``max_size`` are the camera's)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,11 +11,17 @@ from typing import Protocol
 
 from livekit.agents.types import NotGivenOr
 
+from ..vision.options import SourceProfile
+
 __all__ = ["StreamerOptions", "StreamerStats", "VideoStreamer"]
 
 
 class StreamerOptions(Protocol):
-    """The streamer settings a budget lowers."""
+    """The streamer settings a budget lowers, of the camera and of a screen share.
+
+    ``fps`` ... ``change_threshold`` are the camera's (also as ``camera``); a screen share has
+    its own profile, ``screen_share``.
+    """
 
     @property
     def fps(self) -> float:
@@ -35,6 +41,16 @@ class StreamerOptions(Protocol):
     @property
     def change_threshold(self) -> float:
         """Mean luma difference (0-255) under which a frame is skipped as unchanged."""
+        ...
+
+    @property
+    def camera(self) -> SourceProfile:
+        """The camera's profile, made of the settings above."""
+        ...
+
+    @property
+    def screen_share(self) -> SourceProfile:
+        """How a screen share is streamed: its own rates and change threshold."""
         ...
 
 
@@ -77,8 +93,9 @@ class VideoStreamer(Protocol):
         silent_fps: NotGivenOr[float] = ...,
         max_size: NotGivenOr[int] = ...,
         change_threshold: NotGivenOr[float] = ...,
+        screen_share: NotGivenOr[SourceProfile] = ...,
     ) -> None:
-        """Change settings; those not given are kept."""
+        """Change settings (``fps`` ... ``change_threshold``: the camera's); others are kept."""
         ...
 
     def pause(self) -> None:

@@ -448,12 +448,16 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
                 streamer.pause()
                 return True
             old = streamer.options
-            fps = min(old.fps, budget.degraded_fps)
-            silent_fps = min(old.silent_fps, budget.degraded_silent_fps)
-            threshold = max(old.change_threshold, budget.degraded_change_threshold)
-            if (fps, silent_fps, threshold) == (old.fps, old.silent_fps, old.change_threshold):
+            # each source has its own profile: the one streamed now and the other, for later
+            camera, screen = budget.degrade(old.camera), budget.degrade(old.screen_share)
+            if (camera, screen) == (old.camera, old.screen_share):
                 return False
-            streamer.update_options(fps=fps, silent_fps=silent_fps, change_threshold=threshold)
+            streamer.update_options(
+                fps=camera.fps,
+                silent_fps=camera.silent_fps,
+                change_threshold=camera.change_threshold,
+                screen_share=screen,
+            )
             new = streamer.options
         except Exception:
             # A streamer that fails to slow down must not break usage accounting.
@@ -467,6 +471,7 @@ class CostTracker(utils.EventEmitter[CostEventTypes]):
                 silent_fps=new.silent_fps,
                 change_threshold=new.change_threshold,
                 max_size=new.max_size,
+                screen_share=new.screen_share,
             ),
         )
         return True

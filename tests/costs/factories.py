@@ -12,9 +12,9 @@ from google.genai import types
 from livekit.agents.metrics import RealtimeModelMetrics
 from livekit.agents.metrics.base import Metadata
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
-from livekit.agents.utils import is_given
 
 from livekit_plugins_medvision.costs import ModelPricing
+from livekit_plugins_medvision.vision import SourceProfile, VisionOptions
 
 M = types.MediaModality
 
@@ -108,14 +108,6 @@ def connect_metric(model: str = "gemini-3.1-flash-live-preview") -> RealtimeMode
 
 
 @dataclasses.dataclass(frozen=True)
-class Options:
-    fps: float = 1.0
-    silent_fps: float = 0.3
-    max_size: int = 768
-    change_threshold: float = 2.0
-
-
-@dataclasses.dataclass(frozen=True)
 class Stats:
     frames_sent: int = 0
     frames_skipped_unchanged: int = 0
@@ -126,7 +118,7 @@ class FakeStreamer:
     """Implements the tracker's VideoStreamer protocol; records what the budget did."""
 
     def __init__(self) -> None:
-        self.options = Options()
+        self.options = VisionOptions()
         self.stats = Stats()
         self.paused = False
         self.calls: list[str] = []
@@ -139,18 +131,17 @@ class FakeStreamer:
         silent_fps: NotGivenOr[float] = NOT_GIVEN,
         max_size: NotGivenOr[int] = NOT_GIVEN,
         change_threshold: NotGivenOr[float] = NOT_GIVEN,
+        screen_share: NotGivenOr[SourceProfile] = NOT_GIVEN,
     ) -> None:
         if self.fail_with is not None:
             raise self.fail_with
         self.calls.append("update_options")
-        old = self.options
-        self.options = Options(
-            fps=fps if is_given(fps) else old.fps,
-            silent_fps=silent_fps if is_given(silent_fps) else old.silent_fps,
-            max_size=max_size if is_given(max_size) else old.max_size,
-            change_threshold=change_threshold
-            if is_given(change_threshold)
-            else old.change_threshold,
+        self.options = self.options.replace(
+            fps=fps,
+            silent_fps=silent_fps,
+            max_size=max_size,
+            change_threshold=change_threshold,
+            screen_share=screen_share,
         )
 
     def pause(self) -> None:

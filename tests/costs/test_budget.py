@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from decimal import Decimal
 
@@ -17,9 +18,10 @@ from livekit_plugins_medvision.costs import (
     VideoDegradedEvent,
     VideoStreamer,
 )
+from livekit_plugins_medvision.vision import SCREEN_SHARE_PROFILE, VisionOptions
 from tests.support.clock import ManualClock
 
-from .factories import FakeStreamer, Options, usage
+from .factories import FakeStreamer, usage
 
 FLASH = "gemini-3.1-flash-live-preview"
 
@@ -28,6 +30,11 @@ def turn() -> types.UsageMetadata:
     """A new turn's usage message: 500 audio tokens at 3.00 per 1M, 0.0015 USD."""
     return usage(prompt={"AUDIO": 500})
 
+
+# The soft step on the screen share's own profile: its rates capped, its text-scale floor.
+DEGRADED_SCREEN = dataclasses.replace(
+    SCREEN_SHARE_PROFILE, fps=0.5, silent_fps=0.0, change_threshold=12.0
+)
 
 Event = BudgetSoftExceededEvent | VideoDegradedEvent | BudgetHardExceededEvent
 
@@ -61,6 +68,11 @@ def test_the_streamer_double_satisfies_the_protocol() -> None:
         ({"soft_usd": Decimal(1), "degraded_silent_fps": -0.1}, "degraded_silent_fps"),
         ({"soft_usd": Decimal(1), "degraded_change_threshold": 0.0}, "degraded_change_threshold"),
         ({"soft_usd": Decimal(1), "degraded_change_threshold": 300.0}, "at most 255"),
+        (
+            {"soft_usd": Decimal(1), "degraded_text_change_threshold": 0.0},
+            "degraded_text_change_threshold",
+        ),
+        ({"soft_usd": Decimal(1), "degraded_text_change_threshold": 256.0}, "at most 255"),
         ({"hard_usd": Decimal(1), "on_hard": "hang_up"}, "on_hard"),
         ({"hard_usd": Decimal(1), "closing_instructions": " "}, "closing_instructions"),
     ],
@@ -99,9 +111,12 @@ def test_crossing_soft_sends_fewer_frames_then_hard_pauses() -> None:
             silent_fps=0.0,
             change_threshold=6.0,
             max_size=768,  # left alone: a frame costs the same tokens at any size
+            screen_share=DEGRADED_SCREEN,
         ),
     ]
-    assert streamer.options == Options(fps=0.5, silent_fps=0.0, max_size=768, change_threshold=6.0)
+    assert streamer.options == VisionOptions(
+        fps=0.5, silent_fps=0.0, max_size=768, change_threshold=6.0, screen_share=DEGRADED_SCREEN
+    )
 
     tracker.track_usage(turn())  # 0.003: still soft, nothing more to do
     assert len(events) == 2
@@ -139,12 +154,15 @@ def test_one_expensive_turn_takes_every_step_in_order() -> None:
 
 def test_settings_are_only_ever_lowered_and_a_step_that_changes_nothing_is_not_announced() -> None:
     streamer = FakeStreamer()
-    streamer.update_options(fps=0.2, silent_fps=0.0, change_threshold=10.0)
+    low_screen = dataclasses.replace(DEGRADED_SCREEN, fps=0.2, change_threshold=20.0)
+    streamer.update_options(fps=0.2, silent_fps=0.0, change_threshold=10.0, screen_share=low_screen)
     tracker = CostTracker(FLASH, budget=Budget(soft_usd=Decimal("0.001")))
     tracker.attach_vision(streamer)
     events = record(tracker)
     tracker.track_usage(turn())
-    assert streamer.options == Options(fps=0.2, silent_fps=0.0, max_size=768, change_threshold=10.0)
+    assert streamer.options == VisionOptions(
+        fps=0.2, silent_fps=0.0, max_size=768, change_threshold=10.0, screen_share=low_screen
+    )
     assert [type(e) for e in events] == [BudgetSoftExceededEvent]  # video was already that low
 
 
