@@ -30,6 +30,7 @@ from ..log import logger
 from ..privacy import hash_patient_id
 from . import migrations
 from .models import AvatarConfig, PatientContext, Row, avatar_from_row, patient_from_rows
+from .outage import OutageLog
 from .queries import PATIENT_COLUMNS, REFERENCE_QUERIES, SECTION_COLUMNS, PatientQueries
 from .tls import tls_for
 
@@ -88,6 +89,7 @@ class PatientContextProvider:
         audit: bool = True,
         statement_timeout: float = 2.0,
         lookup_timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Wrap ``pool``, which the caller owns (``aclose()`` leaves it open).
 
@@ -98,6 +100,7 @@ class PatientContextProvider:
                 turn off only for schemas that audit reads elsewhere.
             statement_timeout: Server-side limit of each statement, in seconds.
             lookup_timeout: Limit of a whole lookup in seconds, including the wait for a connection.
+            clock: Monotonic seconds, timing outages in the log (injectable for tests).
 
         Raises:
             ValueError: an option out of range, or ``audit`` on with no audit query.
@@ -122,6 +125,7 @@ class PatientContextProvider:
         self._idle = asyncio.Event()
         self._idle.set()
         self._releasing: set[asyncio.Task[None]] = set()
+        self._outage = OutageLog(clock=clock)
 
     @classmethod
     async def connect(
@@ -138,6 +142,7 @@ class PatientContextProvider:
         queries: PatientQueries = REFERENCE_QUERIES,
         ssl: SSLContext | None = None,
         pool_mode: PoolMode = "session",
+        clock: Callable[[], float] = time.monotonic,
     ) -> Self:
         """Create a pool on ``dsn`` and a provider that owns it (``aclose()`` closes it).
 
@@ -168,6 +173,7 @@ class PatientContextProvider:
                 connections, and the session reset on release is skipped. Each read, audit
                 row and migration is one transaction or a single statement, so all of the
                 provider, ``migrate()`` included, works through such a pooler.
+            clock: Monotonic seconds, timing outages in the log (injectable for tests).
 
         Raises:
             ValueError: an option out of range, or a ``dsn`` or ``ssl`` asyncpg cannot use.
@@ -236,6 +242,7 @@ class PatientContextProvider:
             audit=audit,
             statement_timeout=statement_timeout,
             lookup_timeout=lookup_timeout,
+            clock=clock,
         )
         provider._owns_pool = True
         return provider
@@ -505,9 +512,12 @@ class PatientContextProvider:
         patient_hash: str | None,
     ) -> _T:
         deadline = asyncio.timeout(limit)
+        epoch = self._outage.epoch
         try:
             async with deadline:
-                return await work()
+                result = await work()
+            self._outage.succeeded(epoch)
+            return result
         except PatientContextError:
             raise
         except TimeoutError:
@@ -543,10 +553,13 @@ class PatientContextProvider:
         except Exception as exc:
             # anything else, such as a value asyncpg cannot decode (a year beyond 9999)
             error = PatientContextError(f"{what}: failed ({type(exc).__name__})")
-        logger.warning(
-            "patient database read failed",
-            extra={"what": what, "error": str(error), "patient_hash": patient_hash},
-        )
+        if isinstance(error, PatientContextUnavailable):  # the database is down: one outage
+            self._outage.failed(epoch, what, str(error), patient_hash)
+        else:  # this read's own fault: the query, or a value in the record
+            logger.warning(
+                "patient database read failed",
+                extra={"what": what, "error": str(error), "patient_hash": patient_hash},
+            )
         raise error from None
 
 
