@@ -136,5 +136,7 @@ async def test_aclose_never_blocks_the_event_loop_even_on_a_stuck_job() -> None:
         await worker.aclose()  # gives up on the stuck job after close_wait_s, loop still free
     finally:
         ticker.cancel()
-    assert ticks >= 5  # the loop ran other tasks while aclose() waited
+    # the ticker ran again after its first sleep, so the loop was free while aclose() waited;
+    # a count that depends on how much CPU this process got would fail on a busy machine
+    assert ticks >= 2
     release.set()
