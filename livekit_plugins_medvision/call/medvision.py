@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Generic, Protocol, TypeVar
 
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, room_io
@@ -34,6 +34,8 @@ from ..privacy import hash_patient_id
 from ..vision import VisionStreamer
 
 __all__ = ["CallContext", "MedVision"]
+
+_U = TypeVar("_U")  # the session's user data, which MedVision never reads
 
 _ShutdownCallback = (
     Callable[[], Coroutine[None, None, None]] | Callable[[str], Coroutine[None, None, None]]
@@ -58,7 +60,7 @@ class CallContext(Protocol):
         ...
 
 
-class MedVision:
+class MedVision(Generic[_U]):
     """One call's ``VisionStreamer``, ``CostTracker`` and patient context, closed as one.
 
     Make it with ``await MedVision.start(ctx, session, agent)`` in place of
@@ -69,7 +71,7 @@ class MedVision:
     def __init__(
         self,
         *,
-        session: AgentSession[Any],
+        session: AgentSession[_U],
         streamer: VisionStreamer,
         tracker: CostTracker,
         provider: PatientContextProvider | None,
@@ -111,7 +113,7 @@ class MedVision:
     async def start(
         cls,
         ctx: CallContext,
-        session: AgentSession[Any],
+        session: AgentSession[_U],
         agent: Agent,
         *,
         database_url: str | None = None,
@@ -123,7 +125,7 @@ class MedVision:
         language: Language = "pt-BR",
         room_options: room_io.RoomOptions | None = None,
         record: bool = False,
-    ) -> MedVision:
+    ) -> MedVision[_U]:
         """Start ``session`` with ``agent`` in the job's room, seeing, patient-aware, priced.
 
         In order: the patient database (one pool, and at once the single shutdown callback

@@ -544,7 +544,7 @@ async def test_options_are_checked(pg_dsn: str) -> None:
         ({"pool_mode": "statement"}, "pool_mode"),
     ]:
         with pytest.raises(ValueError, match=option):
-            await PatientContextProvider.connect(pg_dsn, **kwargs)  # type: ignore[arg-type]
+            await PatientContextProvider.connect(pg_dsn, **kwargs)  # type: ignore[arg-type]  # bad values on purpose
     with pytest.raises(ValueError, match="audit"):
         await PatientContextProvider.connect(
             pg_dsn, queries=dataclasses.replace(REFERENCE_QUERIES, audit=None)
