@@ -19,7 +19,7 @@ from livekit.agents.utils import images
 from livekit.plugins import google
 from livekit.protocol import agent as agent_proto
 
-from ..continuity import SupervisedRealtimeModel
+from ..continuity import CallEndedEvent, SupervisedRealtimeModel
 from ..costs import Budget, CostReport, CostTracker
 from ..errors import CostLedgerError, PatientContextError
 from ..log import logger
@@ -57,6 +57,10 @@ class CallContext(Protocol):
 
     def add_shutdown_callback(self, callback: _ShutdownCallback) -> None:
         """Run ``callback`` when the job shuts down."""
+        ...
+
+    def shutdown(self, reason: str = "") -> None:
+        """End the job: its shutdown callbacks run."""
         ...
 
 
@@ -139,7 +143,8 @@ class MedVision(Generic[_U]):
             ctx: The job's context (``JobContext``).
             session: An ``AgentSession`` on a google ``RealtimeModel`` built with
                 ``image_encode_options=MedVision.image_encode_options()``, or on
-                ``CallSupervisor(model).model`` (then attached here); not started yet.
+                ``CallSupervisor(model).model`` (then attached here, and its ``call_ended``
+                ends the job: ``ctx.shutdown``); not started yet.
             agent: The agent to start; the patient's record is appended to its instructions.
             database_url: PostgreSQL DSN of the patient database; default ``DATABASE_URL``.
                 Neither set: the agent talks without a record.
@@ -194,6 +199,12 @@ class MedVision(Generic[_U]):
         tracker.attach_vision(streamer)
         if supervised is not None:
             supervised.supervisor.attach(session)  # before start: a close during it is seen
+
+            def end_job(event: CallEndedEvent) -> None:
+                if not call._closed:  # not the close the job's own shutdown makes
+                    ctx.shutdown(reason=f"call ended: {event.reason}")
+
+            supervised.supervisor.on("call_ended", end_job)
         # the streamer owns video: no frame is sent twice
         options = replace(room_options or room_io.RoomOptions(), video_input=False)
         await session.start(agent, room=ctx.room, room_options=options, record=record)

@@ -37,15 +37,19 @@ Callback = Callable[[], Coroutine[None, None, None]] | Callable[[str], Coroutine
 
 
 class JobView:
-    """A job's context as ``MedVision.start`` reads it: room, job, shutdown callbacks."""
+    """A job's context as ``MedVision.start`` reads it: room, job, shutdown callbacks, shutdown."""
 
     def __init__(self, metadata: str) -> None:
         self.room = rtc.Room()  # never connected: the call runs without a LiveKit server
         self.job = agent_proto.Job(id="job-readme", metadata=metadata)
         self.callbacks: list[Callback] = []
+        self.shutdowns: list[str] = []
 
     def add_shutdown_callback(self, callback: Callback) -> None:
         self.callbacks.append(callback)
+
+    def shutdown(self, reason: str = "") -> None:
+        self.shutdowns.append(reason)
 
 
 def readme_agent() -> str:

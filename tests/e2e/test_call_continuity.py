@@ -458,15 +458,21 @@ ShutdownCallback = (
 
 
 class JobView:
-    """A job's context as ``MedVision.start`` reads it: room, job, shutdown callbacks."""
+    """A job's context as ``MedVision.start`` reads it: room, job, shutdown callbacks, shutdown."""
 
     def __init__(self) -> None:
         self.room = rtc.Room()  # never connected: the call runs without a LiveKit server
         self.job = agent_proto.Job(id="job-continuity")
         self.callbacks: list[ShutdownCallback] = []
+        self.shutdowns: list[str] = []
+        self.shut_down = asyncio.Event()
 
     def add_shutdown_callback(self, callback: ShutdownCallback) -> None:
         self.callbacks.append(callback)
+
+    def shutdown(self, reason: str = "") -> None:
+        self.shutdowns.append(reason)
+        self.shut_down.set()
 
 
 async def test_medvision_start_takes_a_supervised_session(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -497,6 +503,41 @@ async def test_medvision_start_takes_a_supervised_session(monkeypatch: pytest.Mo
             finally:
                 await call.aclose()
         assert supervisor.ended is not None and supervisor.ended.reason == "closed"
+    check_nothing_left()
+
+
+async def test_medvision_ends_the_job_once_when_the_supervisor_ends_the_call(pg_dsn: str) -> None:
+    policy = ReconnectPolicy().scaled(0.05)  # a 3 s bound
+    provider = await PatientContextProvider.connect(pg_dsn)
+    try:
+        await provider.migrate()
+        job = JobView()
+        async with FakeGeminiLive() as server, TcpProxy(server.port) as proxy:
+            streamer = VisionStreamer(fps=1.0, silent_fps=1.0, max_size=320, change_threshold=0.0)
+            supervisor = CallSupervisor(model_via(proxy, server, streamer), policy=policy)
+            session = AgentSession[None](llm=supervisor.model)
+            async with SyntheticCamera(width=640, height=360, fps=CAMERA_FPS) as camera:
+                call = await MedVision.start(
+                    job,
+                    session,
+                    Agent(instructions="Hi."),
+                    provider=provider,
+                    streamer=streamer,
+                    track=camera.track,
+                )
+                try:
+                    await server.wait_for_images(1)
+                    await proxy.cut()  # and never restored: the outage outlasts the bound
+                    async with asyncio.timeout(policy.max_outage_s + 10):
+                        await job.shut_down.wait()
+                finally:
+                    assert job.callbacks == [call.aclose]
+                    await call.aclose()  # what the job runs on shutdown
+        assert job.shutdowns == ["call ended: outage_too_long"]
+        rows = await provider.pool.fetch("SELECT id FROM medvision.cost_ledger")
+        assert [row["id"] for row in rows] == [call.ledger_row]
+    finally:
+        await provider.aclose()
     check_nothing_left()
 
 
