@@ -24,6 +24,7 @@ from livekit_plugins_medvision import (
 )
 from livekit_plugins_medvision.continuity import keepalive_http_options
 from livekit_plugins_medvision.costs import (
+    DEFAULT_CLOSING_INSTRUCTIONS,
     Budget,
     BudgetHardExceededEvent,
     CostLedgerError,
@@ -46,6 +47,16 @@ _BUDGET_HARD_NOTICE: Final[dict[Language, str]] = {
         "Calmly tell the patient, in one sentence, that you can no longer see their camera in "
         "this call and that the conversation continues by voice only."
     ),
+}
+
+
+_BUDGET_CLOSING: Final[dict[Language, str]] = {
+    "pt-BR": (
+        "Em uma ou duas frases curtas, diga ao paciente que esta consulta chegou ao limite de "
+        "tempo e custo e termina agora, sugira que ligue de novo ou fale com a clínica se "
+        "precisar de mais, e despeça-se."
+    ),
+    "en": DEFAULT_CLOSING_INSTRUCTIONS,
 }
 
 
@@ -131,7 +142,12 @@ def build_call(
     supervisor.attach(session)
     tracker = CostTracker(
         settings.model,
-        budget=Budget(soft_usd=settings.budget_soft_usd, hard_usd=settings.budget_hard_usd),
+        budget=Budget(
+            soft_usd=settings.budget_soft_usd,
+            hard_usd=settings.budget_hard_usd,
+            on_hard=settings.budget_on_hard,  # end_call: the tracker says goodbye and ends it
+            closing_instructions=_BUDGET_CLOSING[settings.language],
+        ),
         context_window_compression=compression,
     )
     tracker.attach(session)
@@ -146,6 +162,9 @@ def build_call(
         )
 
     def on_budget_hard(event: BudgetHardExceededEvent) -> None:
+        if event.ending_call:
+            logger.info("budget: hard limit of %s USD reached, the call ends", event.hard_usd)
+            return
         logger.info("budget: hard limit of %s USD reached, video paused", event.hard_usd)
         # the session speaks it when it can; nothing here waits for the speech
         try:

@@ -34,7 +34,7 @@ from livekit_plugins_medvision.testing import FakeGeminiLive, Reply, SyntheticCa
 from .call import ClinicCall, build_call, finish_call
 from .console import Console
 from .database import load_context, read_avatar_config
-from .scripted_patient import CAMERA_OFF, play_patient
+from .scripted_patient import CAMERA_OFF, GOODBYE, play_patient
 from .settings import BUDGET_ENV, ClinicSettings
 
 PROMPT_LINES: Final = 12
@@ -160,8 +160,17 @@ async def _converse(
         )
 
     def on_hard(event: BudgetHardExceededEvent) -> None:
+        if event.ending_call:  # MEDVISION_BUDGET_ON_HARD=end_call
+            console.event(f"budget: hard limit of {event.hard_usd} USD reached, the call ends")
+            gemini.queue_reply(Reply(text=GOODBYE[language]))  # answers the closing instructions
+            return
         console.event(f"budget: hard limit of {event.hard_usd} USD reached, video paused")
         gemini.queue_reply(Reply(text=CAMERA_OFF[language]))  # answers the agent's notice
+
+    def on_close(_event: object) -> None:
+        if not stop.is_set():  # the agent ended the call (MEDVISION_BUDGET_ON_HARD=end_call)
+            console.event("the agent ended the call")
+            stop.set()
 
     def on_tools(event: FunctionToolsExecutedEvent) -> None:
         for output in event.function_call_outputs:
@@ -171,6 +180,7 @@ async def _converse(
         console.event(f"vision: consent {event.state} ({event.reason})")
 
     call.session.on("conversation_item_added", on_item)
+    call.session.on("close", on_close)
     call.session.on("function_tools_executed", on_tools)
     call.streamer.on("consent_changed", on_consent)
     call.tracker.on("budget_soft_exceeded", on_soft)

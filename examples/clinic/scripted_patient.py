@@ -27,6 +27,10 @@ CAMERA_OFF: Final[dict[Language, str]] = {
     "pt-BR": "Não estou mais vendo a sua câmera; seguimos só por voz.",
     "en": "I can no longer see your camera; let's continue by voice.",
 }
+GOODBYE: Final[dict[Language, str]] = {
+    "pt-BR": "Esta consulta chegou ao limite e termina agora. Ligue de novo se precisar. Tchau!",
+    "en": "This call has reached its limit and ends now. Call again if you need to. Goodbye!",
+}
 OPENING: Final[dict[Language, tuple[str, str, str]]] = {
     # the agent asks, the patient consents, the agent thanks
     "pt-BR": (

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Final
 
+from livekit_plugins_medvision.costs import OnHard
 from livekit_plugins_medvision.patients import (
     PATIENT_ID_SOURCES_ENV,
     Language,
@@ -23,11 +24,15 @@ REQUIRED_ENV: Final = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "
 BUDGET_ENV: Final = ("MEDVISION_BUDGET_SOFT_USD", "MEDVISION_BUDGET_HARD_USD")
 """The per-call budget, soft then hard, in USD."""
 
+BUDGET_ON_HARD_ENV: Final = "MEDVISION_BUDGET_ON_HARD"
+"""What the hard limit does: ``pause_video`` (the default) or ``end_call``."""
+
 DEFAULT_DATA_DIR: Final = Path(".medvision") / "pgdata"
 """Where the embedded PostgreSQL keeps its data when DATABASE_URL is unset."""
 
 _LANGUAGES: Final[tuple[Language, ...]] = ("pt-BR", "en")
 _POOL_MODES: Final[tuple[PoolMode, ...]] = ("session", "transaction")
+_ON_HARD: Final[tuple[OnHard, ...]] = ("pause_video", "end_call")
 _LIVEKIT_OPTIONS: Final = {
     "--url": "LIVEKIT_URL",
     "--api-key": "LIVEKIT_API_KEY",
@@ -56,6 +61,9 @@ class ClinicSettings:
         language: Language of the clinic's instructions.
         budget_soft_usd: Spend at which video is turned down.
         budget_hard_usd: Spend at which video stops and the patient is told.
+        budget_on_hard: At the hard limit, ``"pause_video"`` (the call goes on by voice) or
+            ``"end_call"`` (the agent says goodbye, then the call ends), from
+            ``MEDVISION_BUDGET_ON_HARD``.
         patient_id_sources: Where the patient id may come from (``MEDVISION_PATIENT_ID_SOURCES``).
     """
 
@@ -66,6 +74,7 @@ class ClinicSettings:
     language: Language = "pt-BR"
     budget_soft_usd: Decimal = Decimal("0.50")
     budget_hard_usd: Decimal = Decimal("1.00")
+    budget_on_hard: OnHard = "pause_video"
     patient_id_sources: tuple[PatientIdSource, ...] = ("job",)
     # the DSN can carry a password: never in a repr
     database_url: str | None = field(default=None, repr=False)
@@ -97,6 +106,9 @@ class ClinicSettings:
         hard = _usd(env, BUDGET_ENV[1], defaults.budget_hard_usd, problems)
         if soft is not None and hard is not None and soft >= hard:
             problems.append(f"{BUDGET_ENV[0]} must be below {BUDGET_ENV[1]}")
+        on_hard = _on_hard(env.get(BUDGET_ON_HARD_ENV) or defaults.budget_on_hard)
+        if on_hard is None:
+            problems.append(f"{BUDGET_ON_HARD_ENV} must be one of {', '.join(_ON_HARD)}")
         language = _language(env.get("MEDVISION_LANGUAGE", defaults.language))
         if language is None:
             problems.append(f"MEDVISION_LANGUAGE must be one of {', '.join(_LANGUAGES)}")
@@ -113,6 +125,7 @@ class ClinicSettings:
             problems
             or soft is None
             or hard is None
+            or on_hard is None
             or language is None
             or pool_mode is None
             or not sources
@@ -132,6 +145,7 @@ class ClinicSettings:
             language=language,
             budget_soft_usd=soft,
             budget_hard_usd=hard,
+            budget_on_hard=on_hard,
             patient_id_sources=sources,
         )
 
@@ -177,3 +191,7 @@ def _language(value: str) -> Language | None:
 
 def _pool_mode(value: str) -> PoolMode | None:
     return next((mode for mode in _POOL_MODES if mode == value), None)
+
+
+def _on_hard(value: str) -> OnHard | None:
+    return next((action for action in _ON_HARD if action == value), None)

@@ -67,6 +67,18 @@ def test_settings_from_a_complete_environment() -> None:
     assert settings.language == "en"
 
 
+def test_the_hard_limit_pauses_video_unless_told_to_end_the_call() -> None:
+    assert ClinicSettings.from_env(FULL_ENV, require_livekit=True).budget_on_hard == "pause_video"
+    env = {**FULL_ENV, "MEDVISION_BUDGET_ON_HARD": "end_call"}
+    assert ClinicSettings.from_env(env, require_livekit=True).budget_on_hard == "end_call"
+
+
+def test_an_unknown_hard_limit_action_stops_the_start_with_one_line() -> None:
+    env = {**os.environ, **FULL_ENV, "MEDVISION_BUDGET_ON_HARD": "hang_up"}
+    line = _start_refusal(env)
+    assert "MEDVISION_BUDGET_ON_HARD must be one of pause_video, end_call" in line
+
+
 def test_the_pool_mode_for_pgbouncer_is_read_and_checked() -> None:
     env = {**FULL_ENV, "MEDVISION_DATABASE_POOL_MODE": "transaction"}
     assert ClinicSettings.from_env(env, require_livekit=True).database_pool_mode == "transaction"

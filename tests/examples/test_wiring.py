@@ -1,5 +1,6 @@
 """The worker's wiring against the real RealtimeModel, the emulator and a real database."""
 
+import asyncio
 import logging
 from decimal import Decimal
 
@@ -135,6 +136,31 @@ async def test_hard_budget_pauses_video_tells_the_patient_and_the_ledger_keeps_t
     assert row is not None
     assert row["patient_hash"] == hash_patient_id(DEMO_PATIENT_IDS[0])
     assert row["total_usd"] == report.total_usd.quantize(Decimal("0.000001"))
+
+
+async def test_end_call_at_the_hard_limit_says_goodbye_in_portuguese_then_ends_the_call() -> None:
+    settings = ClinicSettings(
+        budget_soft_usd=Decimal("0.000001"),
+        budget_hard_usd=Decimal("0.000002"),
+        budget_on_hard="end_call",
+    )
+    async with FakeGeminiLive() as gemini:
+        call = build_call(settings, None, api_key="fake", http_options=gemini.http_options())
+        closed = asyncio.Event()
+        call.session.on("close", lambda _event: closed.set())
+        try:
+            await call.session.start(call.agent, record=False)
+            await call.session.generate_reply(user_input="Olá").wait_for_playout()
+            async with asyncio.timeout(10):
+                await closed.wait()  # ended by the budget, not by the test
+        finally:
+            await call.session.aclose()
+            await call.streamer.aclose()
+            await call.tracker.aclose()
+    texts = [text.text for text in gemini.received.texts]
+    assert any("termina agora" in text and "despeça-se" in text for text in texts)
+    assert not any("não está mais vendo" in text for text in texts)  # no camera notice instead
+    assert call.streamer.paused
 
 
 async def test_a_hard_budget_crossed_as_the_session_closes_is_one_info_line(
