@@ -20,6 +20,7 @@ import pytest
 from livekit_plugins_medvision import PatientContextProvider
 from livekit_plugins_medvision.__main__ import main
 from livekit_plugins_medvision.costs import Budget, CostTracker
+from livekit_plugins_medvision.patients.embedded import start_embedded_postgres
 from tests.support.clock import ManualClock
 
 from .factories import usage
@@ -358,3 +359,20 @@ def test_html_without_matplotlib_names_the_extra(
         'pip install "livekit-plugins-medvision[report]"\n'
     )
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_dsn_without_sslmode_asks_for_a_verified_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like the provider: no sslmode means verify-full, so a server without TLS is refused."""
+    server = start_embedded_postgres(
+        tmp_path / "data", listen_tcp=True, durable=False, delete_on_close=True
+    )
+    try:
+        # the embedded build has no TLS; over TCP without sslmode, no silent cleartext
+        cleartext = server.dsn_for("postgres", tcp=True).replace("?sslmode=disable", "")
+        status, out, err = run(capsys, "--dsn", cleartext)
+    finally:
+        server.close()
+    assert (status, out) == (1, "")
+    assert err.startswith("error: cannot reach the database")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 
+from ...patients.tls import tls_for
 from .html import ledger_html
 from .period import parse_moment
 from .summary import LedgerCall, LedgerRowError, LedgerSummary, fetch_calls, summarize
@@ -128,7 +129,8 @@ async def _summary(
 async def _connect(dsn: str) -> asyncpg.Connection[asyncpg.Record]:
     failure: _Refused | None = None
     try:
-        return await asyncpg.connect(dsn, timeout=10)
+        # verify-full unless the DSN says otherwise, as for the patient database
+        return await asyncpg.connect(dsn, timeout=10, ssl=tls_for(dsn, None))
     except (ValueError, asyncpg.InterfaceError):
         # asyncpg's message may quote the DSN, password included: keep only what went wrong.
         failure = _Refused("--dsn is not a PostgreSQL connection URI (postgresql://...)")
