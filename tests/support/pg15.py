@@ -29,6 +29,8 @@ from typing import Self
 
 import trustme
 
+from .ports import free_port
+
 __all__ = ["PASSWORD", "Pg15Server", "pg15_missing", "start_pg15"]
 
 PASSWORD = "pg15-test-only"
@@ -182,7 +184,7 @@ def start_pg15(
     if initdb.returncode:
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"initdb failed: {initdb.stderr.strip()}")
-    port = _free_port()
+    port = free_port()
     listen = ",".join(["127.0.0.1", *([remote] if remote else [])])
     options = [
         f"port={port}",
@@ -255,10 +257,3 @@ def _remote_address() -> str | None:
         except OSError:
             return None
     return None if ipaddress.ip_address(address).is_loopback else address
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

@@ -22,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
 
+from .ports import free_port
+
 __all__ = ["PgBouncer", "find_pgbouncer"]
 
 PoolMode = Literal["session", "transaction", "statement"]
@@ -63,7 +65,7 @@ class PgBouncer:
         self._program = program
         self._folder = folder
         self._uid = owner_uid
-        self.port = _free_port()
+        self.port = free_port()
         self.pool_size = pool_size
         config = folder / "pgbouncer.ini"
         (folder / "users.txt").write_text('"postgres" ""\n', encoding="utf-8")
@@ -200,10 +202,3 @@ class PgBouncer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
